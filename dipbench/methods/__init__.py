@@ -1,0 +1,26 @@
+"""Restoration methods behind one registry; see :mod:`dipbench.methods.base`."""
+
+from .base import (
+    Method,
+    Restoration,
+    RunContext,
+    available_methods,
+    get_method,
+    register,
+    require,
+    resolve_device,
+)
+
+# Modules imported on first registry access; each registers its methods with @register.
+BUILTIN_MODULES = ("dip", "classic", "published")
+
+__all__ = [
+    "Method",
+    "Restoration",
+    "RunContext",
+    "available_methods",
+    "get_method",
+    "register",
+    "require",
+    "resolve_device",
+]

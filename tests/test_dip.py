@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from dipbench.errors import ConfigError, DivergenceError
+from dipbench.methods import RunContext, get_method
+from dipbench.methods.dip import paper_settings
+from dipbench.metrics import psnr
+from dipbench.tasks import make_task
+
+TINY = {"steps": 6, "channels": 8, "scales": 3, "log_every": 2, "input_depth": 4}
+
+
+def _obs(task, image, **params):
+    t = make_task(task, **params)
+    return t.degrade(t.prepare_gt(image), np.random.default_rng(0))
+
+
+def test_paper_settings_per_task():
+    assert paper_settings("denoise", {"sigma": 25}) == {
+        "steps": 1800, "lr": 0.01, "reg_noise_std": 1 / 30, "output": "ema", "final_input": "perturbed", "pad_input": 0}
+    assert paper_settings("denoise", {"sigma": 50})["reg_noise_std"] == 1 / 20
+    assert paper_settings("sr", {"scale": 4})["steps"] == 2000
+    assert paper_settings("sr", {"scale": 8}) | {} == {**paper_settings("sr", {"scale": 8}), "steps": 4000,
+                                                       "reg_noise_std": 0.05}
+    inpaint = paper_settings("inpaint", {"keep": 0.5})
+    assert (inpaint["lr"], inpaint["steps"], inpaint["pad_input"], inpaint["final_input"]) == (0.001, 11000, 1, "clean")
+
+
+@pytest.mark.parametrize("task, params", [("denoise", {}), ("sr", {"scale": 4}), ("inpaint", {})])
+def test_dip_runs_each_task_and_records_curve(smooth_rgb, task, params):
+    obs = _obs(task, smooth_rgb, **params)
+    result = get_method("dip")(task, **TINY).restore(obs, RunContext(seed=3))
+    assert result.image.shape == obs.output_shape
+    assert result.image.min() >= 0 and result.image.max() <= 1
+    curve = result.curve
+    assert list(curve["step"]) == list(range(1, 7)) and curve["loss"].notna().all()
+    assert curve["psnr"].notna().sum() == 3  # steps 2, 4, 6 (oracle)
+    assert result.info["params_resolved"]["steps"] == 6
+
+
+def test_dip_gray_inpainting_uses_one_channel(gray_image):
+    obs = _obs("inpaint", gray_image)
+    result = get_method("dip")("inpaint", **TINY).restore(obs, RunContext(seed=0))
+    assert result.image.shape == (64, 64, 1)
+
+
+def test_same_seed_same_result_on_cpu(smooth_rgb):
+    obs = _obs("denoise", smooth_rgb)
+    method = get_method("dip")("denoise", **TINY)
+    a = method.restore(obs, RunContext(seed=11))
+    b = method.restore(obs, RunContext(seed=11))
+    c = method.restore(obs, RunContext(seed=12))
+    np.testing.assert_array_equal(a.image, b.image)
+    np.testing.assert_array_equal(a.curve["loss"], b.curve["loss"])
+    assert not np.array_equal(a.image, c.image)
+
+
+def test_dip_fits_the_observation(smooth_rgb):
+    # Not a quality claim, only that optimisation works: 40 steps move the output towards the image.
+    obs = _obs("denoise", smooth_rgb, sigma=10)
+    params = {**TINY, "steps": 40, "output": "last", "reg_noise_std": 0.0}
+    result = get_method("dip")("denoise", **params).restore(obs, RunContext(seed=0))
+    assert result.curve["loss"].iloc[-1] < 0.5 * result.curve["loss"].iloc[0]
+    assert psnr(smooth_rgb, result.image) > 15
+
+
+def test_nan_raises_divergence(smooth_rgb):
+    obs = _obs("denoise", smooth_rgb)
+    obs.y[0, 0, 0] = np.nan
+    with pytest.raises(DivergenceError, match="diverged"):
+        get_method("dip")("denoise", **TINY).restore(obs, RunContext(seed=0))
+
+
+def test_bad_parameters_are_config_errors():
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        get_method("dip")("denoise", stepz=3)
+    with pytest.raises(ConfigError, match="does not support"):
+        get_method("bicubic")("denoise")
+    with pytest.raises(ConfigError, match="unknown method 'nope'"):
+        get_method("nope")

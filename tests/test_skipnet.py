@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+from dipbench.methods.skipnet import SkipNet, count_parameters, grouped_cat
+
+
+def test_paper_network_parameter_count():
+    assert count_parameters(SkipNet(in_channels=32, out_channels=3)) == 2_217_831
+
+
+@pytest.mark.parametrize("size", [(64, 64), (70, 45)])
+def test_output_shape_and_range(size):
+    net = SkipNet(in_channels=4, out_channels=1, down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3)
+    out = net(torch.rand(1, 4, *size))
+    assert out.shape == (1, 1, *size)
+    assert (out > 0).all() and (out < 1).all()
+
+
+def test_full_network_output_shape():
+    out = SkipNet()(torch.rand(1, 32, 64, 96))
+    assert out.shape == (1, 3, 64, 96)
+
+
+def test_bn_uniform_init_and_too_small_input():
+    net = SkipNet(in_channels=2, out_channels=3, down=(4,) * 2, up=(4,) * 2, skip=(1,) * 2, bn_init="uniform")
+    weights = torch.cat([m.weight for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)])
+    assert not torch.all(weights == 1) and weights.min() >= 0 and weights.max() <= 1
+    with pytest.raises(ValueError, match="too small"):
+        net(torch.rand(1, 2, 2, 2))
+
+
+def test_grouped_cat_keeps_groups_contiguous():
+    a = torch.arange(4.).view(1, 4, 1, 1)        # groups of 2: [0,1], [2,3]
+    b = torch.arange(10., 16.).view(1, 6, 1, 1)  # groups of 3: [10,11,12], [13,14,15]
+    out = grouped_cat([a, b], groups=2).flatten().tolist()
+    assert out == [0, 1, 10, 11, 12, 2, 3, 13, 14, 15]
+
+
+def test_checkpointing_gives_same_gradients():
+    torch.manual_seed(0)
+    kwargs = dict(in_channels=4, out_channels=3, down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3)
+    plain = SkipNet(**kwargs)
+    ckpt = SkipNet(**kwargs, checkpointing=True)
+    ckpt.load_state_dict(plain.state_dict())
+    z = torch.rand(1, 4, 32, 32)
+    plain(z).square().mean().backward()
+    ckpt(z).square().mean().backward()
+    for p, q in zip(plain.parameters(), ckpt.parameters()):
+        torch.testing.assert_close(p.grad, q.grad)
