@@ -1,0 +1,160 @@
+"""Paper-style tables: average column, bold of the best, LaTeX escaping, reported vs reproduced."""
+
+import pytest
+
+from dipbench.reported import (
+    paper_method_name,
+    reported_value,
+    task_params_from_slug,
+)
+from dipbench.results import records_frame
+from dipbench.tables import (
+    AVG,
+    DELTA,
+    REPORTED,
+    latex_escape,
+    metric_table,
+    reported_vs_reproduced,
+    to_latex,
+    to_markdown,
+    write_report_tables,
+)
+
+METHODS = {"dip": 30.0, "bm3d": 31.0, "my_nlm": 29.0}
+IMAGES = {"house": 1.0, "lena": 0.0, "f_16": -1.0}
+
+
+def make_df(methods=METHODS, images=IMAGES, seeds=(0, 1), experiment="denoise_s25", dataset="dip_denoise9"):
+    rows = []
+    for method, base in methods.items():
+        for image, offset in images.items():
+            for seed in seeds:
+                rows.append({
+                    "experiment": experiment, "task": "denoise", "task_slug": "denoise_clip1_quantize0_sigma25",
+                    "dataset": dataset, "image": image, "method": method, "label": method, "seed": seed,
+                    "psnr": base + offset + 0.2 * seed, "ssim": 0.8, "protocol": "dip_paper",
+                })
+    return records_frame(rows)
+
+
+def test_average_column_and_bold():
+    table = metric_table(make_df(), "denoise_s25", "dip_denoise9")
+    values = table.values
+    assert list(values.columns[:4]) == ["f_16", "house", "lena", AVG]  # images sorted by name
+    # bm3d: per-image means 32.1, 31.1, 30.1 -> 31.1
+    assert values.at["bm3d", AVG] == pytest.approx(31.1)
+    assert values.at["dip", "house"] == pytest.approx(31.1)
+    md = table.to_markdown()
+    assert "| bm3d | **30.10** | **32.10** | **31.10** | **31.10** |" in md
+    assert "| dip | 29.10 | 31.10 | 30.10 | 30.10 |" in md
+    assert "mean over 2 seeds per image" in md
+
+
+def test_ties_are_all_bold():
+    df = make_df(methods={"a": 30.0, "b": 30.0, "c": 29.0}, seeds=(0,))
+    table = metric_table(df, "denoise_s25", "dip_denoise9", reported=False)
+    assert table.bold.loc[["a", "b"], AVG].all() and not table.bold.at["c", AVG]
+    assert "\\textbf{30.00}" in table.to_latex()
+
+
+def test_latex_escapes_and_booktabs():
+    tex = to_latex(make_df(), "denoise_s25", "dip_denoise9")
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    assert "my\\_nlm" in tex and "f\\_16" in tex
+    assert "$\\Delta$" in tex
+    assert latex_escape("a_b & 50% #1 {x} ~ ^") == "a\\_b \\& 50\\% \\#1 \\{x\\} \\textasciitilde{} \\textasciicircum{}"
+    for line in tex.splitlines():
+        if line.startswith("dip ") or line.startswith("bm3d "):
+            assert line.endswith("\\\\")
+
+
+def test_reported_columns_delta():
+    df = make_df()
+    table = metric_table(df, "denoise_s25", "dip_denoise9")
+    assert REPORTED in table.values.columns and DELTA in table.values.columns
+    assert table.values.at["dip", REPORTED] == 31.00  # "paper text", dip-protocol.md section 6
+    assert table.values.at["dip", DELTA] == pytest.approx(30.1 - 31.00)
+    assert table.values.at["bm3d", DELTA] == pytest.approx(31.1 - 31.42)
+    assert "-0.90" in to_markdown(df, "denoise_s25", "dip_denoise9")
+
+
+def test_reported_vs_reproduced():
+    comparison = reported_vs_reproduced(make_df(), "denoise_s25")
+    assert set(comparison["label"]) == {"dip", "bm3d"}  # my_nlm is not the paper's NLM
+    dip = comparison.set_index("label").loc["dip"]
+    assert dip["reported"] == 31.00 and dip["source"] == "paper text" and dip["recomputed"] == 31.29
+    assert dip["reproduced"] == pytest.approx(30.1)
+    assert dip["delta"] == pytest.approx(dip["reproduced"] - dip["reported"])
+    assert dip["delta_recomputed"] == pytest.approx(30.1 - 31.29)
+
+
+def test_exclude_images_recomputes_average():
+    table = metric_table(make_df(), "denoise_s25", "dip_denoise9", exclude_images=["LENA", "lenna"])
+    assert list(table.values.columns) == ["f_16", "house", AVG]  # no reported columns: not comparable
+    assert table.values.at["bm3d", AVG] == pytest.approx((32.1 + 30.1) / 2)
+    assert any("left out: lena" in note for note in table.notes)
+
+
+def test_missing_image_marked():
+    df = make_df()
+    df = df[~((df["label"] == "dip") & (df["image"] == "lena"))]
+    md = metric_table(df, "denoise_s25", "dip_denoise9").to_markdown()
+    assert "| dip | 29.10 | 31.10 | – | 30.10† |" in md and "average over 2 of 3 images" in md
+
+
+def test_reported_lookup():
+    assert reported_value("sr", "set5", {"scale": 4}, "dip") == (29.90, "Table 2")
+    assert reported_value("sr", "Set14", {"scale": 4}, "published:SRResNet-MSE") == (28.53, "Table 2")
+    assert reported_value("inpaint", "inpaint11", {"keep": 0.5}, "published:papyan") == (31.19, "Table 1")
+    assert reported_value("denoise", "dip_denoise9", {"sigma": 25.0}, "published:bm3d") == (31.42, "paper text")
+    assert reported_value("sr", "set5", {"scale": 4}, "tv") is None  # the paper's value is in the supplement
+    assert reported_value("sr", "set5", {"scale": 4}, "tv", kind="any")[0] == 28.86
+    assert reported_value("sr", "set5", {"scale": 2}, "dip") is None
+    assert reported_value("sr", "set5", {"scale": 4}, "dip", protocol="basicsr") is None
+    assert reported_value("denoise", "dip_denoise9", {"sigma": 25}, "dip_es") is None
+    assert paper_method_name("dip_es", paper_method="DIP (EMA)") == "DIP (EMA)"
+    assert task_params_from_slug("sr_crop_multiple32_lr_kernellanczos_scale4") == {"scale": 4.0}
+    assert task_params_from_slug("inpaint_keep0.5") == {"keep": 0.5}
+
+
+def test_write_report_tables(tmp_path):
+    df = make_df()
+    df = records_frame(df.to_dict("records") + make_df(experiment="other", dataset="set_x").to_dict("records"))
+    paths = write_report_tables(df, tmp_path, exclude_images=["lena"])
+    names = {p.name for p in paths}
+    assert {"denoise_s25_dip_denoise9.md", "denoise_s25_dip_denoise9.tex", "denoise_s25_dip_denoise9_ssim.tex",
+            "denoise_s25_dip_denoise9_excl.tex", "denoise_s25_dip_denoise9_reported.tex", "other_set_x.md",
+            "README.md"} <= names
+    index = (tmp_path / "tables" / "README.md").read_text()
+    assert "## denoise_s25 on dip_denoise9" in index and "## other on set_x" in index
+    for path in paths:
+        assert path.stat().st_size > 0
+
+
+def test_paper_method_of_workflow_records():
+    from dipbench.reported import paper_method_of, reported_for_record
+
+    base = {"task": "denoise", "dataset": "dip_denoise9", "protocol": "dip_paper",
+            "task_params": '{"clip": true, "quantize": false, "sigma": 25}'}
+    # labels are config labels or display names; the record's method and params decide
+    assert paper_method_of({**base, "label": "CBM3D (published)", "method": "published",
+                            "params": '{"source": "bm3d"}'}) == "CBM3D"
+    assert paper_method_of({**base, "label": "x", "method": "published", "param_source": "papyan"}) == "Papyan et al."
+    assert paper_method_of({**base, "label": "LapSRN", "method": "published", "params": '{"source": "LapSRN"}'}) is None
+    assert paper_method_of({**base, "label": "DIP (mean of 2 runs)", "method": "ensemble:dip"}) == "DIP"
+    assert paper_method_of({**base, "label": "DIP", "method": "dip", "params": '{"output": "ema"}'}) == "DIP (EMA)"
+    assert paper_method_of({**base, "label": "degraded input", "method": "input"}) is None
+    assert paper_method_of({**base, "label": "dip_es", "method": "dip_es"}) is None
+    entry = reported_for_record({**base, "label": "DIP", "method": "dip", "params": '{"output": "last"}'})
+    assert (entry.paper, entry.source) == (29.22, "paper text")
+    sr = {"task": "sr", "dataset": "set5", "protocol": "dip_paper", "method": "bicubic", "label": "b"}
+    assert reported_for_record({**sr, "task_params": '{"scale": 4, "lr_kernel": "bicubic"}'}).paper == 28.43
+    assert reported_for_record({**sr, "task_params": '{"scale": 4, "lr_kernel": "lanczos"}'}) is None
+    assert reported_for_record({**sr, "protocol": "basicsr", "task_params": '{"scale": 4}'}) is None
+
+
+def test_incomplete_average_not_bold():
+    df = make_df()
+    df = df[~((df["label"] == "bm3d") & (df["image"] == "f_16"))]  # bm3d's partial average would be highest
+    table = metric_table(df, "denoise_s25", "dip_denoise9")
+    assert not table.bold.at["bm3d", AVG] and table.bold.at["dip", AVG]
