@@ -1,0 +1,21 @@
+# dipbench: `snakemake --cores 8` re-runs the DIP paper's experiments (config/config.yaml);
+# `snakemake --cores 2 --configfile config/demo.yaml` runs the offline demo on built-in images.
+# Every rule is a thin call of the `dipbench job ...` command line; the logic lives in the dipbench package.
+
+# The paper's config is the default; a --configfile replaces it (Snakemake would otherwise deep-merge the two).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/restore.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        report_outputs(),

@@ -1,0 +1,283 @@
+"""The ``dipbench`` command line.
+
+User commands: ``restore`` (one picture), ``score`` (PSNR/SSIM of two images), ``methods`` (the registry),
+``datasets`` (list / fetch / verify). ``job ...`` are the steps the Snakemake rules call. Any
+:class:`~dipbench.errors.DipbenchError` is printed as one line (exit status 1), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, DipbenchError, ImageError
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _key_values(pairs: list[str]) -> dict[str, Any]:
+    params = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--param expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        params[key] = _parse_value(value)
+    return params
+
+
+# --------------------------------------------------------------------------------------------- restore
+def build_observation(args: argparse.Namespace):
+    """The observation for ``dipbench restore``: a real degraded input, or one simulated from a clean image."""
+    from .imageio import read_image
+    from .ops import Box
+    from .seeding import derive_seed
+    from .tasks import Observation, make_task, read_mask
+
+    image = read_image(args.input, "any")
+    gt = read_image(args.gt, "to_rgb" if image.shape[2] == 3 else "to_gray") if args.gt else None
+    task_params: dict[str, Any] = {}
+    if args.task == "denoise":
+        task_params["sigma"] = args.sigma
+    elif args.task == "sr":
+        task_params.update(scale=args.scale, crop_multiple=args.scale)
+    elif args.task == "inpaint" and args.keep is not None:
+        task_params["keep"] = args.keep
+    task = make_task(args.task, **task_params)
+    if args.simulate:
+        clean = task.prepare_gt(image)
+        rng = np.random.default_rng(derive_seed("cli-observation", args.input, args.task, args.seed))
+        mask = read_mask(args.mask) if args.mask else None
+        obs = task.degrade(clean, rng, mask=mask) if args.task == "inpaint" else task.degrade(clean, rng)
+        if gt is None:
+            gt = obs.gt
+    else:
+        if args.task == "inpaint" and not args.mask:
+            raise ConfigError("inpainting a real image needs --mask (non-zero = known pixel), or --simulate")
+        scale = args.scale if args.task == "sr" else 1
+        target = Box(0, 0, image.shape[0] * scale, image.shape[1] * scale)
+        mask = None
+        if args.task == "inpaint":
+            mask = read_mask(args.mask)
+            if mask.shape[:2] != image.shape[:2]:
+                raise ImageError(f"mask {args.mask} is {mask.shape[1]}x{mask.shape[0]} px, "
+                                 f"the image is {image.shape[1]}x{image.shape[0]} px")
+            image = image * mask
+        obs = Observation(args.task, dict(task.params), image, target, mask=mask)
+    if gt is not None and gt.shape[:2] != (obs.target.height, obs.target.width):
+        raise ImageError(f"ground truth {args.gt} is {gt.shape[1]}x{gt.shape[0]} px, the restored image will be "
+                         f"{obs.target.width}x{obs.target.height} px")
+    obs.gt = gt
+    obs.image = Path(args.input).stem
+    return obs
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .imageio import write_png
+    from .methods import RunContext, get_method
+    from .metrics import score
+    from .seeding import derive_seed
+
+    obs = build_observation(args)
+    params = _key_values(args.param)
+    if args.steps is not None:
+        params["steps"] = args.steps
+    method = get_method(args.method)(obs.task, **params)
+    seed = derive_seed("cli-run", args.method, obs.image, args.seed)
+    result = method.restore(obs, RunContext(seed=seed, device=args.device, progress=not args.quiet))
+    out = Path(args.output)
+    write_png(out, result.image)
+    print(f"wrote {out}")
+    if result.curve is not None:
+        from .atomic import atomic_open
+        from .plotting import learning_curves
+
+        curve_csv = out.with_suffix(".curve.csv")
+        with atomic_open(curve_csv, "w") as handle:
+            result.curve.to_csv(handle, index=False)
+        learning_curves({obs.image: result.curve}, out.with_suffix(".curve.png"),
+                        title=f"{args.method} on {obs.image} ({obs.task})")
+        print(f"wrote {curve_csv} and {out.with_suffix('.curve.png')}")
+    if obs.gt is not None:
+        metrics = score(obs.gt, result.image, obs.task, args.protocol, scale=obs.task_params.get("scale"),
+                        target=obs.target)
+        print(f"PSNR {metrics['psnr']:.2f} dB  SSIM {metrics['ssim']:.4f}  (protocol {args.protocol})")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- score
+def cmd_score(args: argparse.Namespace) -> int:
+    from .imageio import read_image
+    from .metrics import score
+
+    pred = read_image(args.pred, "any")
+    gt = read_image(args.gt, "to_rgb" if pred.shape[2] == 3 else "any")
+    if gt.shape[2] != pred.shape[2]:
+        pred = read_image(args.pred, "to_rgb")
+    result = score(gt, pred, args.task, args.protocol, scale=args.scale)
+    print(f"PSNR {result['psnr']:.4f} dB  SSIM {result['ssim']:.4f}  (protocol {args.protocol}, task {args.task})")
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from .methods import available_methods
+
+    for name, cls in available_methods().items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        print(f"{name:12s} v{cls.version:3s} tasks: {', '.join(cls.tasks):24s} {doc}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ jobs
+def cmd_job_prepare(args: argparse.Namespace) -> int:
+    from .plan import ObservationSpec
+    from .runner import prepare
+
+    spec = ObservationSpec(**json.loads(args.spec))
+    prepare(spec, args.dataset, args.image, args.seed, args.out, mirror=args.mirror)
+    return 0
+
+
+def cmd_job_restore(args: argparse.Namespace) -> int:
+    from .runner import restore
+
+    record = restore(args.obs, args.method, json.loads(args.params), args.seed, args.out_dir, device=args.device,
+                     threads=args.threads, progress=not args.quiet, identity=json.loads(args.identity))
+    print(f"{record['method']} on {record['dataset']}/{record['image']} seed {record['seed']}: "
+          f"{record['runtime_s']:.1f} s")
+    return 0
+
+
+def cmd_job_ensemble(args: argparse.Namespace) -> int:
+    from .runner import ensemble
+
+    record = ensemble(args.images, args.records, args.out_dir, identity=json.loads(args.identity))
+    print(f"{record['label']}: mean of {len(args.images)} runs on {record['dataset']}/{record['image']}")
+    return 0
+
+
+def cmd_job_evaluate(args: argparse.Namespace) -> int:
+    from .runner import evaluate
+
+    record = evaluate(args.obs, args.restored, args.record, args.protocol, args.out)
+    print(f"{record.get('label', record['method'])} {record['dataset']}/{record['image']}: "
+          f"PSNR {record['psnr']:.2f} dB ({args.protocol})")
+    return 0
+
+
+def cmd_job_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    paths = [line for line in Path(args.metrics_list).read_text().splitlines() if line.strip()]
+    build_report(Path(args.results), paths, protocol=args.protocol, displays=json.loads(args.displays),
+                 exclude_images=json.loads(args.exclude_images))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dipbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("restore", help="restore one image with one method")
+    p.add_argument("input", help="the degraded image (noisy / low-resolution / with holes), or a clean one with --simulate")
+    p.add_argument("--task", required=True, choices=("denoise", "sr", "inpaint"))
+    p.add_argument("--method", default="dip")
+    p.add_argument("--sigma", type=float, default=25.0, help="noise std in 8-bit units (denoise)")
+    p.add_argument("--scale", type=int, default=4, help="upscaling factor (sr)")
+    p.add_argument("--mask", help="mask image, non-zero = known pixel (inpaint)")
+    p.add_argument("--keep", type=float, help="fraction of pixels kept by a simulated random mask (inpaint)")
+    p.add_argument("--simulate", action="store_true",
+                   help="INPUT is clean: simulate the degradation (noise, LR by Lanczos, random mask) and score against it")
+    p.add_argument("--steps", type=int, help="optimisation steps (dip, tv); default: the paper's")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="any method parameter (JSON value)")
+    p.add_argument("--gt", help="ground truth, to print PSNR/SSIM")
+    p.add_argument("--protocol", default="dip_paper", choices=("dip_paper", "basicsr"))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-o", "--output", required=True, help="output PNG")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("score", help="PSNR and SSIM of a restored image against its ground truth")
+    p.add_argument("--gt", required=True)
+    p.add_argument("--pred", required=True)
+    p.add_argument("--protocol", default="dip_paper", choices=("dip_paper", "basicsr"))
+    p.add_argument("--task", required=True, choices=("denoise", "sr", "inpaint"))
+    p.add_argument("--scale", type=int)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("methods", help="list the registered methods")
+    p.set_defaults(func=cmd_methods)
+
+    from .datasets_cli import add_parser as add_datasets_parser
+
+    add_datasets_parser(sub)
+
+    job = sub.add_parser("job", help="workflow steps (called by the Snakemake rules)")
+    jobs = job.add_subparsers(dest="job", required=True)
+    p = jobs.add_parser("prepare")
+    p.add_argument("--spec", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--image", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--mirror")
+    p.set_defaults(func=cmd_job_prepare)
+    p = jobs.add_parser("restore")
+    p.add_argument("--obs", required=True)
+    p.add_argument("--method", required=True)
+    p.add_argument("--params", default="{}")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--identity", default="{}")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_job_restore)
+    p = jobs.add_parser("ensemble")
+    p.add_argument("--images", nargs="+", required=True)
+    p.add_argument("--records", nargs="+", required=True)
+    p.add_argument("--identity", default="{}")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_job_ensemble)
+    p = jobs.add_parser("evaluate")
+    p.add_argument("--obs", required=True)
+    p.add_argument("--restored", required=True)
+    p.add_argument("--record", required=True)
+    p.add_argument("--protocol", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_job_evaluate)
+    p = jobs.add_parser("report")
+    p.add_argument("--results", required=True)
+    p.add_argument("--metrics-list", required=True)
+    p.add_argument("--protocol", default="dip_paper")
+    p.add_argument("--displays", default="{}")
+    p.add_argument("--exclude-images", default="[]", help="JSON list of images averaged out in extra tables")
+    p.set_defaults(func=cmd_job_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DipbenchError as error:
+        print(f"dipbench: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dipbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+import pytest
+
+from dipbench.errors import ConfigError
+from dipbench.plan import load_config
+
+BASE = {
+    "experiments": {
+        "dn": {"task": {"name": "denoise", "sigma": 25}, "datasets": ["builtin"], "methods": ["dip", "bm3d"]},
+    }
+}
+
+
+def _with(**changes):
+    exp = {**BASE["experiments"]["dn"], **changes}
+    return {"experiments": {"dn": exp}}
+
+
+def test_defaults_filled_and_runs_enumerated():
+    plan = load_config(BASE)
+    assert plan.config["device"] == "auto" and plan.protocols == ["dip_paper"]
+    runs = list(plan.runs())
+    assert len(runs) == 2 * 3  # two methods x three built-in images x one seed
+    assert plan.observation_path(runs[0]).startswith("observations/denoise_")
+    # both methods share one observation
+    assert len({plan.observation_path(r) for r in runs if r.image == runs[0].image}) == 1
+
+
+@pytest.mark.parametrize("config, message", [
+    (_with(methods=["dip", "dpi"]), "unknown method 'dpi'"),
+    (_with(task={"name": "deblur"}), "invalid config at experiments/dn/task/name"),
+    (_with(task={"name": "denoise", "sigmaa": 3}), "unknown parameter"),
+    (_with(datasets=["set6"]), "unknown dataset 'set6'"),
+    (_with(methods=["bicubic"]), "does not support task 'denoise'"),
+    (_with(params={"dip": {"stepz": 3}}), "unknown parameter"),
+    (_with(images={"builtin": ["lena"]}), "has no image"),
+    ({"experiments": {}}, "invalid config"),
+    ({**BASE, "colour": "blue"}, "Additional properties"),
+])
+def test_bad_configs_give_one_line_errors(config, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(config)
+    assert "\n" not in str(info.value)
+
+
+def test_paper_config_plans_every_dataset_and_method():
+    plan = load_config("config/config.yaml")
+    runs = list(plan.runs())
+    datasets = {r.dataset for r in runs}
+    methods = {plan.method_entry(r.label)["method"] for r in runs}
+    assert {"set5", "set14", "dip_denoise9", "inpaint11"} <= datasets
+    assert {"dip", "bm3d", "nlm", "tv", "bicubic"} <= methods
+
+
+def test_plugin_method_from_a_file(tmp_path):
+    plugin = tmp_path / "median_plugin.py"
+    plugin.write_text(
+        "from dipbench.methods import Method, Restoration, register\n"
+        "@register\n"
+        "class Median(Method):\n"
+        "    name = 'median_test'\n"
+        "    tasks = ('denoise',)\n"
+        "    defaults = {'size': 3}\n"
+        "    def restore(self, obs, ctx):\n"
+        "        from scipy.ndimage import median_filter\n"
+        "        return Restoration(median_filter(obs.y, size=(self.params['size'],) * 2 + (1,)))\n"
+    )
+    plan = load_config({"plugins": [str(plugin)], **_with(methods=["median_test"])})
+    assert plan.method_params("dn", "median_test") == {"size": 3}

@@ -1,0 +1,95 @@
+"""A real Snakemake run of a tiny config in a temporary folder (about a minute on 2 cores)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or shutil.which("snakemake")
+
+TINY = {
+    "results": "out",
+    "smoke": True,
+    "protocols": ["dip_paper", "basicsr"],
+    "methods": {"dip": {"display": "DIP"}, "bm3d": {"display": "CBM3D"}},
+    "experiments": {
+        "dn": {"task": {"name": "denoise", "sigma": 25}, "datasets": ["builtin"], "image_size": 32,
+               "images": {"builtin": ["astronaut", "coffee"]}, "methods": ["input", "dip", "bm3d", "nlm"]},
+        "sr": {"task": {"name": "sr", "scale": 4}, "datasets": ["builtin"], "image_size": 32,
+               "images": {"builtin": ["chelsea"]}, "methods": ["bicubic", "dip"]},
+    },
+}
+
+
+def _snakemake(workdir: Path, *args: str, env=None) -> subprocess.CompletedProcess:
+    command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile",
+               str(workdir / "tiny.yaml"), "--cores", "2", "--keep-going", *args]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.slow
+def test_tiny_workflow_runs_resumes_and_isolates_a_missing_bm3d(tmp_path):
+    assert SNAKEMAKE, "snakemake is not installed"
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    # A bm3d that cannot be imported: only the bm3d jobs may fail, with a one-line message.
+    broken = tmp_path / "broken"
+    (broken / "bm3d").mkdir(parents=True)
+    (broken / "bm3d" / "__init__.py").write_text("raise ImportError('simulated missing bm3d')\n")
+    first = _snakemake(tmp_path, env={"PYTHONPATH": str(broken)})
+    assert first.returncode != 0
+    out = tmp_path / "out"
+    bm3d_log = (out / "logs/runs/dn/bm3d/builtin/astronaut/seed0.log").read_text()
+    assert "dipbench: error: method 'bm3d' needs the package 'bm3d'" in bm3d_log
+    assert "Traceback" not in bm3d_log
+    assert (out / "metrics/dip_paper/dn/nlm/builtin/astronaut/seed0.json").is_file()
+    assert (out / "metrics/basicsr/sr/dip/builtin/chelsea/seed0.json").is_file()
+
+    second = _snakemake(tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    runs = pd.read_csv(out / "tables/runs.csv")
+    assert len(runs) == 2 * (2 * 4 + 1 * 2)  # protocols x runs
+    for column in ("task", "dataset", "image", "method", "seed", "psnr", "ssim", "runtime_s", "protocol"):
+        assert column in runs.columns
+    assert set(runs["protocol"]) == {"dip_paper", "basicsr"}
+    summary = pd.read_csv(out / "tables/summary.csv")
+    assert {"psnr_mean", "label"} <= set(summary.columns)
+    assert "| CBM3D |" in (out / "tables/dn_builtin.md").read_text()
+    assert (out / "tables/dn_builtin.tex").read_text().count("\\textbf") >= 1
+    for figure in ("dn_builtin_psnr.png", "dn_builtin_DIP_curves.png", "sr_builtin_chelsea_grid.png"):
+        assert (out / "figures" / figure).stat().st_size > 10_000
+    assert (out / "runs/dn/dip/builtin/astronaut/seed0/restored.png").is_file()
+
+    # Resuming: nothing left to do.
+    third = _snakemake(tmp_path, "-n")
+    assert third.returncode == 0 and "Nothing to be done" in third.stdout + third.stderr
+
+
+def test_bad_config_fails_with_one_line_before_any_job(tmp_path):
+    bad = {"experiments": {"dn": {"task": {"name": "denoise"}, "datasets": ["builtin"], "methods": ["dip", "dpi"]}}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(bad))
+    result = _snakemake(tmp_path, "-n")
+    assert result.returncode != 0
+    assert "dipbench: unknown method 'dpi'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_default_config_plans_the_paper_offline(tmp_path):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DIPBENCH_OFFLINE": "1", "DIPBENCH_DATA": str(tmp_path / "empty-cache")}
+    result = subprocess.run([SNAKEMAKE, "-n", "--cores", "8"], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for rule in ("observation", "restore", "ensemble", "evaluate", "report"):
+        assert f"\n{rule} " in result.stdout
+    for dataset in ("set5", "set14", "dip_denoise9", "inpaint11"):
+        assert f"/{dataset}/" in result.stdout
+    for label in ("/dip/", "/bm3d/", "/nlm/", "/tv/", "/bicubic/"):
+        assert label in result.stdout
+    assert not (tmp_path / "empty-cache").exists()  # planning downloads nothing

@@ -1,0 +1,22 @@
+rule report:
+    """Collect every record into pandas: runs/summary CSVs, paper-style tables, plots and learning curves."""
+    input:
+        metrics_files(),
+    output:
+        report_outputs(),
+    params:
+        displays=lambda wc: as_json({label: PLAN.method_entry(label)["display"]
+                                     for exp in PLAN.experiments.values() for label in exp["methods"]}),
+        protocol=PLAN.protocols[0],
+        exclude=as_json(PLAN.config["exclude_images"]),
+    log:
+        f"{R}/logs/report.log",
+    run:
+        from dipbench.atomic import write_text
+
+        listing = f"{R}/tables/.metrics_files.txt"
+        write_text(listing, "\n".join(input) + "\n")
+        shell(
+            "dipbench job report --results {R} --metrics-list {listing} --protocol {params.protocol}"
+            " --displays {params.displays:q} --exclude-images {params.exclude:q} 2>&1 | tee {log}"
+        )
