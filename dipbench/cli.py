@@ -168,9 +168,12 @@ def cmd_job_ensemble(args: argparse.Namespace) -> int:
 def cmd_job_evaluate(args: argparse.Namespace) -> int:
     from .runner import evaluate
 
-    record = evaluate(args.obs, args.restored, args.record, args.protocol, args.out)
-    print(f"{record.get('label', record['method'])} {record['dataset']}/{record['image']}: "
-          f"PSNR {record['psnr']:.2f} dB ({args.protocol})")
+    if len(args.protocol) != len(args.out):
+        raise ConfigError("job evaluate: give one --out per --protocol")
+    for protocol, out in zip(args.protocol, args.out):
+        record = evaluate(args.obs, args.restored, args.record, protocol, out)
+        print(f"{record.get('label', record['method'])} {record['dataset']}/{record['image']}: "
+              f"PSNR {record['psnr']:.2f} dB ({protocol})")
     return 0
 
 
@@ -254,8 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--obs", required=True)
     p.add_argument("--restored", required=True)
     p.add_argument("--record", required=True)
-    p.add_argument("--protocol", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--protocol", nargs="+", required=True)
+    p.add_argument("--out", nargs="+", required=True, help="one record per protocol, in the same order")
     p.set_defaults(func=cmd_job_evaluate)
     p = jobs.add_parser("report")
     p.add_argument("--results", required=True)

@@ -1,7 +1,7 @@
 """Image operations shared by tasks, methods and metrics: crops, colour conversion, the Lanczos-2 kernel.
 
-Images are (H, W, C) float arrays in [0, 1] unless a docstring says otherwise; torch tensors are
-(N, C, H, W).
+Images are (H, W, C) float arrays in [0, 1]. numpy only (torch operators live in
+:mod:`dipbench.operators`), so that preparing and scoring jobs start without importing torch.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from .imageio import as_hwc, to_uint8
@@ -86,24 +84,3 @@ def lanczos2_kernel(factor: int) -> np.ndarray:
     weights = np.sinc(t) * np.sinc(t / 2.0)
     kernel = np.outer(weights, weights)
     return kernel / kernel.sum()
-
-
-class LanczosDownsampler(torch.nn.Module):
-    """The SR forward operator d(x): Lanczos-2 filter applied per channel as a stride-f convolution.
-
-    Input (N, C, H, W) with H, W multiples of f; output (N, C, H/f, W/f). Replicate padding of
-    (4f - f) / 2 pixels each side keeps the output aligned (6 px for x4, 12 px for x8). Weights are fixed.
-    """
-
-    def __init__(self, factor: int):
-        super().__init__()
-        self.factor = factor
-        self.pad = (4 * factor - factor) // 2
-        kernel = torch.as_tensor(lanczos2_kernel(factor), dtype=torch.float32)
-        self.register_buffer("kernel", kernel[None, None], persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        channels = x.shape[1]
-        padded = F.pad(x, (self.pad,) * 4, mode="replicate")
-        weight = self.kernel.to(dtype=x.dtype).expand(channels, 1, -1, -1)
-        return F.conv2d(padded, weight, stride=self.factor, groups=channels)

@@ -30,7 +30,6 @@ import yaml
 
 from . import datasets
 from .errors import ConfigError
-from .methods import get_method
 from .tasks import make_task
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -158,6 +157,8 @@ class Plan:
 
     def method_params(self, experiment: str, label: str) -> dict[str, Any]:
         """Parameters of a label in an experiment, resolved against the method's defaults (smoke included)."""
+        from .methods import get_method
+
         entry = self.method_entry(label)
         overrides = {**entry["params"], **self.experiments[experiment]["params"].get(label, {})}
         cls = get_method(entry["method"])
@@ -222,6 +223,8 @@ class Plan:
 
     def check(self) -> None:
         """Check names and parameters against the registries (raises :class:`ConfigError`)."""
+        from .methods import get_method
+
         known = {d.name for d in datasets.list_datasets()}
         for name, exp in self.experiments.items():
             if not name.replace("_", "").replace("-", "").isalnum():

@@ -9,22 +9,19 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from . import __version__, datasets
 from .atomic import atomic_open, write_json
 from .errors import ImageError
 from .imageio import as_hwc, read_image, write_png
-from .methods import RunContext, get_method
 from .metrics import score
-from .ops import paste
-from .plan import ObservationSpec
 from .seeding import derive_seed
 from .tasks import Observation, make_task, mask_from_masked
 
@@ -43,7 +40,7 @@ def square_resize(image: np.ndarray, size: int) -> np.ndarray:
     return as_hwc(np.asarray(pil.resize((size, size), Image.Resampling.LANCZOS), dtype=np.float32) / 255.0)
 
 
-def make_observation(spec: ObservationSpec, dataset: str, image: str, seed: int,
+def make_observation(spec: "ObservationSpec", dataset: str, image: str, seed: int,
                      mirror: str | None = None) -> Observation:
     """Load a ground truth, prepare it for the task and degrade it with a seed derived from its identity.
 
@@ -82,7 +79,7 @@ def _published_input(spec, task, dataset, image, mirror):
     return read_image(path, "to_rgb" if channels == 3 else "to_gray")
 
 
-def prepare(spec: ObservationSpec, dataset: str, image: str, seed: int, out: str | os.PathLike,
+def prepare(spec: "ObservationSpec", dataset: str, image: str, seed: int, out: str | os.PathLike,
             mirror: str | None = None) -> Observation:
     """Make an observation and save it to ``out`` (.npz), with a viewable ``<out stem>.png`` beside it."""
     obs = make_observation(spec, dataset, image, seed, mirror)
@@ -101,11 +98,15 @@ def restore(obs_path: str | os.PathLike, method: str, params: dict[str, Any], se
     observation seed, run seed), so the same run gives the same CPU result on any machine. Returns the
     run record.
     """
+    from .methods import RunContext, get_method
+
     if threads:
-        torch.set_num_threads(threads)
+        _set_threads(threads)
     obs = Observation.load(obs_path)
     cls = get_method(method)
     instance = cls(obs.task, **params)
+    if threads:
+        _set_threads(threads)  # again: the method's module may have imported torch
     run_seed = derive_seed("run", method, make_task(obs.task, **obs.task_params).slug, obs.dataset, obs.image,
                            obs.seed, seed)
     ctx = RunContext(seed=run_seed, device=device, progress=progress, threads=threads)
@@ -134,7 +135,7 @@ def restore(obs_path: str | os.PathLike, method: str, params: dict[str, Any], se
         "runtime_s": runtime,
         "device": str(result.info.get("device", device if device != "auto" else "cpu")),
         "precision": result.info.get("precision", "fp32"),
-        "torch_version": torch.__version__,
+        "torch_version": _torch_version(),
         "dipbench_version": __version__,
         "python": platform.python_version(),
         "info": {k: v for k, v in result.info.items() if k not in ("device", "precision")},
@@ -142,6 +143,17 @@ def restore(obs_path: str | os.PathLike, method: str, params: dict[str, Any], se
     }
     write_json(out_dir / "run.json", record)
     return record
+
+
+def _set_threads(threads: int) -> None:
+    """Limit CPU threads: OMP_NUM_THREADS for libraries not yet imported, torch's setting if it is."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def _torch_version() -> str | None:
+    return sys.modules["torch"].__version__ if "torch" in sys.modules else None
 
 
 def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json: str | os.PathLike, protocol: str,

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 import numpy as np
-import torch
 
 from .atomic import atomic_open
 from .errors import ConfigError, ImageError
 from .imageio import as_hwc, read_image
-from .ops import Box, LanczosDownsampler, center_box, modcrop, pil_lanczos_downscale
+from .ops import Box, center_box, modcrop, pil_lanczos_downscale
 
 
 @dataclass
@@ -116,7 +115,7 @@ class Task:
         """Make the observation from a prepared ground truth; ``inputs`` carries e.g. a mask image."""
         raise NotImplementedError
 
-    def operator(self, obs: Observation, device: torch.device | str = "cpu") -> Callable[[torch.Tensor], torch.Tensor]:
+    def operator(self, obs: Observation, device: "torch.device | str" = "cpu") -> Callable:
         """The forward model A: (N, C, h, w) on ``obs.target`` -> the observation's (N, C, H, W)."""
         raise NotImplementedError
 
@@ -207,6 +206,8 @@ class SuperResolution(Task):
         return Observation(self.name, dict(self.params), y, target, gt=gt)
 
     def operator(self, obs, device="cpu"):
+        from .operators import LanczosDownsampler
+
         return LanczosDownsampler(self.params["scale"]).to(device)
 
 
@@ -249,6 +250,8 @@ class Inpaint(Task):
         return Observation(self.name, dict(self.params), y, Box(0, 0, *gt.shape[:2]), gt=gt, mask=mask)
 
     def operator(self, obs, device="cpu"):
+        import torch
+
         mask = torch.as_tensor(obs.mask, device=device).permute(2, 0, 1)[None]
         return lambda x: x * mask.to(x.dtype)
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from dipbench.ops import LanczosDownsampler, center_box, lanczos2_kernel, modcrop, rgb_to_y
+from dipbench.operators import LanczosDownsampler
+from dipbench.ops import center_box, lanczos2_kernel, modcrop, rgb_to_y
 
 
 @pytest.mark.parametrize("factor, size", [(4, 16), (8, 32), (2, 8)])

@@ -11,8 +11,8 @@ from .base import (
     resolve_device,
 )
 
-# Modules imported on first registry access; each registers its methods with @register.
-BUILTIN_MODULES = ("dip", "classic", "published")
+# Modules imported on first registry access, cheapest first; each registers its methods with @register.
+BUILTIN_MODULES = ("published", "classic", "dip")
 
 __all__ = [
     "Method",

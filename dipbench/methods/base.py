@@ -28,7 +28,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ..errors import ConfigError, MissingDependencyError
 from ..tasks import Observation
@@ -111,7 +110,7 @@ def register(cls: type[Method]) -> type[Method]:
 
 def get_method(name: str) -> type[Method]:
     """The method class registered as ``name``; unknown names raise :class:`ConfigError`."""
-    _load_builtin_methods()
+    _load_builtin_methods(until=name)
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -123,10 +122,14 @@ def available_methods() -> dict[str, type[Method]]:
     return dict(sorted(_REGISTRY.items()))
 
 
-def _load_builtin_methods() -> None:
+def _load_builtin_methods(until: str | None = None) -> None:
+    """Import the built-in method modules, stopping once ``until`` is registered (so a job running a
+    method that needs no torch does not pay for importing it)."""
     from . import BUILTIN_MODULES
 
     for module in BUILTIN_MODULES:
+        if until is not None and until in _REGISTRY:
+            return
         importlib.import_module(f"dipbench.methods.{module}")
 
 
@@ -141,8 +144,10 @@ def require(package: str, method: str, hint: str = "") -> Any:
         ) from None
 
 
-def resolve_device(device: str) -> torch.device:
+def resolve_device(device: str) -> "torch.device":
     """``auto`` -> cuda if available, else mps, else cpu; anything else is passed to torch."""
+    import torch
+
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
