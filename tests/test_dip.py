@@ -78,3 +78,61 @@ def test_bad_parameters_are_config_errors():
         get_method("bicubic")("denoise")
     with pytest.raises(ConfigError, match="unknown method 'nope'"):
         get_method("nope")
+
+
+def test_channels_last_on_cpu_is_close_to_the_default(smooth_rgb):
+    obs = _obs("denoise", smooth_rgb)
+    plain = get_method("dip")("denoise", **TINY).restore(obs, RunContext(seed=2))
+    fast = get_method("dip")("denoise", **TINY, channels_last=True).restore(obs, RunContext(seed=2))
+    assert not plain.info["channels_last"] and fast.info["channels_last"]
+    np.testing.assert_allclose(fast.image, plain.image, atol=1e-3)
+
+
+def test_runs_record_oracle_peak_and_time(smooth_rgb):
+    result = get_method("dip")("denoise", **TINY).restore(_obs("denoise", smooth_rgb), RunContext(seed=0))
+    info = result.info
+    assert info["stop_step"] == 6 and info["oracle_peak_step"] in (2, 4, 6)
+    assert info["oracle_peak_psnr"] >= info["output_psnr"] and info["oracle_gap_db"] >= 0
+    assert result.curve["time_s"].notna().sum() == 3  # wall time at each logging step
+
+
+def test_out_of_memory_names_the_options(smooth_rgb, monkeypatch):
+    from dipbench.methods.dip import DIPOutOfMemoryError
+    from dipbench.methods.skipnet import SkipNet
+
+    def fail(self, z):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(SkipNet, "forward", fail)
+    with pytest.raises(DIPOutOfMemoryError, match=r"checkpointing: true.*precision: bf16"):
+        get_method("dip")("denoise", **TINY).restore(_obs("denoise", smooth_rgb), RunContext(seed=0))
+
+
+def test_other_runtime_errors_pass_through(smooth_rgb, monkeypatch):
+    from dipbench.methods.skipnet import SkipNet
+
+    def fail(self, z):
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(SkipNet, "forward", fail)
+    with pytest.raises(RuntimeError, match="something else"):
+        get_method("dip")("denoise", **TINY).restore(_obs("denoise", smooth_rgb), RunContext(seed=0))
+
+
+def test_benchmark_reference_loop_computes_what_dip_computes(smooth_rgb):
+    """benchmarks/dip_speed.py's reference-equivalent loop and dipbench's DIP run the same trajectory at
+    fp32 (same network, init and noise draws); the benchmark then times only what the loops do besides."""
+    import importlib.util
+    from pathlib import Path
+
+    import torch
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "dip_speed.py"
+    spec = importlib.util.spec_from_file_location("dip_speed", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    obs = _obs("denoise", smooth_rgb)
+    device = torch.device("cpu")
+    ref = bench.reference_run(obs, TINY, 4, device)
+    fast = bench.dipbench_run(obs, TINY, 4, device)
+    assert abs(ref["psnr"] - fast["psnr"]) < 1e-4

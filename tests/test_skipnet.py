@@ -47,3 +47,48 @@ def test_checkpointing_gives_same_gradients():
     ckpt(z).square().mean().backward()
     for p, q in zip(plain.parameters(), ckpt.parameters()):
         torch.testing.assert_close(p.grad, q.grad)
+
+
+def test_grouped_network_keeps_groups_apart():
+    torch.manual_seed(0)
+    kwargs = dict(in_channels=2, out_channels=3, down=(4,) * 2, up=(4,) * 2, skip=(1,) * 2)
+    net = SkipNet(**kwargs, groups=2)
+    z = torch.rand(1, 4, 16, 16)
+    out = net(z)
+    changed = z.clone()
+    changed[:, 2:] = torch.rand(1, 2, 16, 16)  # only group 1's input changes
+    out2 = net(changed)
+    torch.testing.assert_close(out2[:, :3], out[:, :3])
+    assert not torch.allclose(out2[:, 3:], out[:, 3:])
+
+
+def test_grouped_cat_keeps_channels_last():
+    a = torch.rand(1, 4, 6, 6).contiguous(memory_format=torch.channels_last)
+    b = torch.rand(1, 6, 8, 8).contiguous(memory_format=torch.channels_last)
+    for groups in (1, 2):
+        out = grouped_cat([a, b], groups)
+        assert out.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(out, grouped_cat([a.contiguous(), b.contiguous()], groups))
+
+
+def test_channels_last_network_matches_channels_first():
+    torch.manual_seed(0)
+    kwargs = dict(in_channels=4, out_channels=3, down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3)
+    plain = SkipNet(**kwargs)
+    fast = SkipNet(**kwargs).to(memory_format=torch.channels_last)
+    fast.load_state_dict(plain.state_dict())
+    z = torch.rand(1, 4, 32, 32)
+    plain(z).square().mean().backward()
+    fast(z.contiguous(memory_format=torch.channels_last)).square().mean().backward()
+    for p, q in zip(plain.parameters(), fast.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, atol=1e-5, rtol=1e-3)
+
+
+def test_output_layer_stays_fp32_under_bf16_autocast():
+    torch.manual_seed(0)
+    net = SkipNet(in_channels=4, out_channels=3, down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(torch.rand(1, 4, 32, 32))
+    assert out.dtype == torch.float32
+    # not rounded to bf16's 8 significant bits
+    assert not torch.equal(out, out.to(torch.bfloat16).float())

@@ -1,9 +1,23 @@
 """Deep Image Prior (Ulyanov, Vedaldi, Lempitsky, CVPR 2018): x* = f_theta*(z), theta fitted by Adam.
 
 The loop keeps every per-step quantity on the device: the loss of each step goes into a preallocated
-device buffer, the EMA of outputs is updated in place, and oracle PSNRs (against the ground truth, never
-used to decide anything) are computed every ``log_every`` steps. The host synchronises only at those
-logging steps (progress bar, NaN check) and at the end.
+device buffer, the EMA of outputs is updated in place, oracle PSNRs (against the ground truth, never used
+to decide anything) are computed every ``log_every`` steps, and early stopping (ES-WMV, see
+:mod:`.early_stopping`) tracks its variance and minimum with ``torch.where``. The host synchronises only at
+those logging steps (progress bar, NaN check, early-stopping check) and at the end.
+
+Speed options, none of which changes the fp32 result on the CPU by default:
+  precision      "fp32" | "bf16" | "auto" (:mod:`dipbench.precision`): bf16 autocast of the network with
+                 fp32 master weights, optimiser state and loss; "auto" = bf16 only where it is native and
+                 was measured to keep the numbers. The resolved precision is recorded in every result.
+  channels_last  "auto" (on CUDA, and for bf16 on the CPU; for fp32 on the CPU it was measured not to
+                 help) | true | false.
+  compile        torch.compile the network (off: on a 2-core CPU it compiled for 3 minutes and gained ~10%).
+  cudnn.benchmark is switched on for CUDA devices.
+
+K independent runs (seeds, or images of the same size) can share one network of grouped convolutions
+(:func:`fit_runs`, :mod:`.fused`); each run keeps its own weights, BatchNorm statistics, Adam state, input
+noise and early stopping, and gets the same result as alone.
 
 The notebook's "backtracking" (restoring weights after a PSNR drop) is not implemented: the original
 applies a stale gradient after restoring, and with fixed seeds and the EMA it is not needed for the
@@ -14,7 +28,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,10 +36,18 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..errors import ConfigError, DivergenceError, ImageError
+from .. import precision as prec
+from ..errors import ConfigError, DipbenchError, DivergenceError, ImageError
 from ..tasks import Observation, task_of
 from .base import Method, Restoration, RunContext, register, resolve_device
+from .early_stopping import DEFAULTS as ES_DEFAULTS
+from .early_stopping import WindowedVariance, es_settings
 from .skipnet import SkipNet
+
+
+class DIPOutOfMemoryError(DipbenchError):
+    """A DIP fit did not fit into the device's memory."""
+
 
 #: The paper's per-task settings (dip-protocol.md section 3); "auto" parameters resolve to these.
 PAPER_SETTINGS: dict[str, dict[str, Any]] = {
@@ -60,7 +82,10 @@ class DIP(Method):
       pad_input (reflection padding of the image in px, 1 for the paper's 512 -> 514 inpainting),
       channels / skip_channels / scales (network width), bn_init ("default" | "uniform" = PyTorch 0.3),
       align_corners (bilinear upsampling as PyTorch 0.3 when true), log_every (oracle PSNR period),
-      precision ("fp32" | "bf16"), checkpointing (activation checkpointing for large images).
+      precision ("fp32" | "bf16" | "auto"), checkpointing (activation checkpointing for large images),
+      channels_last ("auto" | true | false), compile (torch.compile the network),
+      early_stopping (null, or {"window": W, "patience": P}: ES-WMV; the result is the output at the
+      step it chose, see :mod:`.early_stopping`; ``steps`` is then the most steps run).
     """
 
     name = "dip"
@@ -71,22 +96,27 @@ class DIP(Method):
         "steps": "auto", "lr": "auto", "reg_noise_std": "auto", "output": "auto", "final_input": "auto",
         "pad_input": "auto", "input_depth": 32, "input_scale": 0.1, "ema": 0.99, "channels": 128,
         "skip_channels": 4, "scales": 5, "bn_init": "default", "align_corners": False, "log_every": 50,
-        "precision": "fp32", "checkpointing": False,
+        "precision": "fp32", "checkpointing": False, "channels_last": "auto", "compile": False,
+        "early_stopping": None,
     }
     smoke = {"steps": 6, "channels": 8, "scales": 3, "log_every": 2, "input_depth": 4}
 
     def resolved_params(self, obs: Observation) -> dict[str, Any]:
         """Parameters with every "auto" replaced by the paper's value for ``obs``'s task."""
         paper = paper_settings(obs.task, obs.task_params)
-        params = {k: (paper[k] if v == "auto" else v) for k, v in self.params.items()}
+        params = {k: (paper[k] if v == "auto" and k in paper else v) for k, v in self.params.items()}
         if params["output"] not in ("ema", "last"):
             raise ConfigError(f"dip: output must be 'ema' or 'last', got {params['output']!r}")
         if params["final_input"] not in ("perturbed", "clean"):
             raise ConfigError(f"dip: final_input must be 'perturbed' or 'clean', got {params['final_input']!r}")
-        if params["precision"] not in ("fp32", "bf16"):
-            raise ConfigError(f"dip: precision must be 'fp32' or 'bf16', got {params['precision']!r}")
+        if params["precision"] not in prec.PRECISIONS:
+            raise ConfigError(f"dip: precision must be one of {', '.join(prec.PRECISIONS)}, "
+                              f"got {params['precision']!r}")
+        if params["channels_last"] not in ("auto", True, False):
+            raise ConfigError(f"dip: channels_last must be 'auto', true or false, got {params['channels_last']!r}")
         if int(params["steps"]) < 1:
             raise ConfigError("dip: steps must be >= 1")
+        params["early_stopping"] = es_settings(params["early_stopping"])
         return params
 
     def build_network(self, params: dict[str, Any], out_channels: int, groups: int = 1) -> SkipNet:
@@ -99,18 +129,39 @@ class DIP(Method):
             checkpointing=bool(params["checkpointing"]),
         )
 
+    def seeded_network(self, params: dict[str, Any], out_channels: int, seed: int) -> SkipNet:
+        """The network of a run with ``seed``, initialised from the global RNG seeded with it."""
+        torch.manual_seed(seed)
+        return self.build_network(params, out_channels)
+
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
         params = self.resolved_params(obs)
         device = resolve_device(ctx.device)
         problem = DIPProblem.from_observation(obs, params, device)
-        torch.manual_seed(ctx.seed)
+        net = self.seeded_network(params, obs.channels, ctx.seed).to(device)
         generator = torch.Generator(device=device).manual_seed(ctx.seed)
-        net = self.build_network(params, obs.channels).to(device)
         result = fit(net, problem, params, generator, device, progress=ctx.progress,
                      desc=f"dip {obs.task} {obs.image}".strip())
-        result.info["params_resolved"] = {k: params[k] for k in ("steps", "lr", "reg_noise_std", "output",
-                                                                  "final_input", "pad_input")}
+        result.info["params_resolved"] = self.params_record(params)
         return result
+
+    @staticmethod
+    def params_record(params: dict[str, Any]) -> dict[str, Any]:
+        return {k: params[k] for k in ("steps", "lr", "reg_noise_std", "output", "final_input", "pad_input")}
+
+
+@register
+class DIPEarlyStopping(DIP):
+    """DIP with ES-WMV early stopping on (window 100, patience 1000): no ground truth picks the step.
+
+    ``steps`` ("auto": the paper's count) is the most steps run; the result is the output (the EMA for
+    denoising) at the step of the smallest windowed moving variance, and the run stops once ``patience``
+    steps have passed without a new minimum.
+    """
+
+    name = "dip_es"
+    defaults = {**DIP.defaults, "early_stopping": dict(ES_DEFAULTS)}
+    smoke = {**DIP.smoke, "early_stopping": {"window": 2, "patience": 2}}
 
 
 class DIPProblem:
@@ -158,70 +209,201 @@ def _psnr_tensor(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def fit(net: torch.nn.Module, problem: DIPProblem, params: dict[str, Any], generator: torch.Generator,
         device: torch.device, progress: bool = False, desc: str = "dip") -> Restoration:
     """Run the DIP optimisation; returns the image, the learning curve and run info."""
+    return fit_runs(net, [problem], params, [generator], device, progress=progress, desc=desc)[0]
+
+
+def fit_runs(net: torch.nn.Module, problems: Sequence[DIPProblem], params: dict[str, Any],
+             generators: Sequence[torch.Generator], device: torch.device, progress: bool = False,
+             desc: str = "dip") -> list[Restoration]:
+    """Run K = ``len(problems)`` DIP fits at once; ``net`` is a SkipNet with ``groups=K`` (one for K = 1).
+
+    Run k's input noise and per-step perturbations come from ``generators[k]``; its loss is its own MSE,
+    and the loss minimised is the sum over runs, so every run's gradients, BatchNorm statistics and
+    (elementwise) Adam state are its own. Out-of-memory errors become :class:`DIPOutOfMemoryError`.
+    """
+    if len(problems) != len(generators) or not problems:
+        raise ValueError("fit_runs needs one generator per problem, and at least one problem")
+    try:
+        return _fit_runs(net, problems, params, generators, device, progress, desc)
+    except DipbenchError:
+        raise
+    except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
+        if not _is_oom(exc):
+            raise
+        height, width = problems[0].size
+        raise DIPOutOfMemoryError(
+            f"DIP ran out of memory on {device} for {len(problems)} run(s) of {width}x{height} px: set "
+            f"`checkpointing: true` (recomputes activations in the backward pass) and/or `precision: bf16` "
+            f"in the dip parameters, or use fewer fused runs or a smaller image ({exc})".replace("\n", " ")
+        ) from exc
+
+
+def _is_oom(exc: BaseException) -> bool:
+    oom_type = getattr(torch, "OutOfMemoryError", None)
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    message = str(exc).lower()
+    return "out of memory" in message or "can't allocate memory" in message
+
+
+def _use_channels_last(setting: Any, device: torch.device, precision: str) -> bool:
+    """"auto": on CUDA, and for bf16 on the CPU (oneDNN's bf16 kernels are channels-last); not for fp32 on
+    the CPU, where it was measured to gain nothing (benchmarks/README.md) and would change the rounding."""
+    if setting != "auto":
+        return bool(setting)
+    return device.type == "cuda" or (device.type == "cpu" and precision == "bf16")
+
+
+def _input_noise(size: tuple[int, int], depth: int, scale: float, generators: Sequence[torch.Generator],
+                 device: torch.device) -> torch.Tensor:
+    """z: U(0, 1) * scale, (1, K * depth, H, W), run k's channels drawn from generators[k]."""
+    parts = []
+    for generator in generators:
+        z = torch.rand((1, depth, *size), generator=generator, device=device)
+        parts.append(z.mul_(scale))
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+
+def _per_run(x: torch.Tensor, runs: int) -> Sequence[torch.Tensor]:
+    """Split (1, K * C, H, W) into K (1, C, H, W) views."""
+    return (x,) if runs == 1 else x.chunk(runs, dim=1)
+
+
+def _fit_runs(net, problems, params, generators, device, progress, desc) -> list[Restoration]:
+    runs, first = len(problems), problems[0]
     steps, log_every = int(params["steps"]), max(1, int(params["log_every"]))
-    channels_last = device.type == "cuda"
+    precision = prec.resolve_precision(params["precision"], device)
+    channels_last = _use_channels_last(params.get("channels_last", "auto"), device, precision)
+    es_params = es_settings(params.get("early_stopping"))
     net.train()
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
-    z = torch.rand((1, int(params["input_depth"]), *problem.size), generator=generator, device=device)
-    z.mul_(float(params["input_scale"]))
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    model = torch.compile(net) if params.get("compile") else net
+    z = _input_noise(first.size, int(params["input_depth"]), float(params["input_scale"]), generators, device)
     sigma_p = float(params["reg_noise_std"])
     optimizer = torch.optim.Adam(net.parameters(), lr=float(params["lr"]))
     ema_weight = float(params["ema"]) if params["ema"] is not None else None
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=params["precision"] == "bf16")
+    use_ema = params["output"] == "ema" and ema_weight is not None
+    autocast = prec.autocast(precision, device)
+    has_gt = all(p.gt is not None for p in problems)
 
-    losses = torch.empty(steps, device=device)
-    n_logs = steps // log_every + 1
-    psnr_log = torch.full((n_logs, 2), float("nan"), device=device)
-    log_steps: list[int] = []
+    losses = torch.empty((steps, runs), device=device)
+    oracle_every = 1 if es_params else log_every  # ES runs need the exact oracle peak: every step
+    psnr_log = torch.full((steps // oracle_every + 1, runs, 2), float("nan"), device=device)
+    oracle_steps: list[int] = []
+    log_times: dict[int, float] = {}
+    es = None
+    es_var = torch.full((steps, runs), float("nan"), device=device) if es_params else None
     ema = None
     noise = torch.empty_like(z)
     z_in = z
     bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False, unit="step")
     start = time.perf_counter()
+    step = 0
     for step in range(1, steps + 1):
         optimizer.zero_grad(set_to_none=True)
         if sigma_p > 0:
-            z_in = z + noise.normal_(generator=generator).mul_(sigma_p)
+            for part, generator in zip(noise.chunk(runs, dim=1), generators):
+                part.normal_(generator=generator)
+            z_in = z + noise.mul_(sigma_p)
         with autocast:
-            raw = net(z_in.contiguous(memory_format=torch.channels_last) if channels_last else z_in)
-        loss = F.mse_loss(problem.operator(raw.float()), problem.y)
+            raw = model(z_in.contiguous(memory_format=torch.channels_last) if channels_last else z_in)
+        raw = raw.float()
+        run_losses = [F.mse_loss(p.operator(r), p.y) for p, r in zip(problems, _per_run(raw, runs))]
+        loss = run_losses[0] if runs == 1 else torch.stack(run_losses).sum()
         loss.backward()
         optimizer.step()
-        losses[step - 1] = loss.detach()
+        losses[step - 1] = torch.stack(run_losses).detach()
         with torch.no_grad():
-            out = problem.crop(raw.detach().float())
+            out = first.crop(raw.detach())
             if ema_weight is not None:
                 ema = out.clone() if ema is None else ema.mul_(ema_weight).add_(out, alpha=1.0 - ema_weight)
-            if step % log_every == 0 or step == steps:
-                row = len(log_steps)
-                log_steps.append(step)
-                if problem.gt is not None:
-                    psnr_log[row, 0] = _psnr_tensor(out, problem.gt)
+            if es_params:
+                if es is None:
+                    es = WindowedVariance(runs, out[0].numel() // runs, es_params["window"],
+                                          es_params["patience"], device=device)
+                shown = ema if use_ema else out  # what the run returns if it stops here
+                es.update(step, out.reshape(runs, -1), shown.reshape(runs, -1, *shown.shape[2:]))
+                es_var[step - 1] = es.last_var
+            logging = step % log_every == 0 or step == steps
+            if has_gt and (logging or step % oracle_every == 0):
+                row = len(oracle_steps)
+                oracle_steps.append(step)
+                for k, (p, o) in enumerate(zip(problems, _per_run(out, runs))):
+                    psnr_log[row, k, 0] = _psnr_tensor(o, p.gt)
                     if ema is not None:
-                        psnr_log[row, 1] = _psnr_tensor(ema, problem.gt)
-                last = losses[step - 1].item()  # the one host sync per log period
-                if not math.isfinite(last):
-                    raise DivergenceError(f"DIP diverged: loss is {last} at step {step} (try a lower lr)")
+                        psnr_log[row, k, 1] = _psnr_tensor(_per_run(ema, runs)[k], p.gt)
+            if logging:
+                last = losses[step - 1].tolist()  # the one host sync per log period
+                log_times[step] = time.perf_counter() - start
+                bad = [value for value in last if not math.isfinite(value)]
+                if bad:
+                    raise DivergenceError(f"DIP diverged: loss is {bad[0]} at step {step} (try a lower lr)")
                 bar.update(step - bar.n)
-                bar.set_postfix(loss=f"{last:.2e}")
+                bar.set_postfix(loss=f"{max(last):.2e}")
+                if es is not None and es.check(step) and es_params["stop"]:
+                    break
     bar.close()
     with torch.no_grad(), autocast:
         final_in = z_in if params["final_input"] == "perturbed" else z
-        last_out = problem.crop(net(final_in)).float()
-    image_t = ema if (params["output"] == "ema" and ema is not None) else last_out
-    if not torch.isfinite(image_t).all():
-        raise DivergenceError("DIP produced non-finite output")
+        last_out = first.crop(model(final_in)).float()
     elapsed = time.perf_counter() - start
-    image = image_t[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy().astype(np.float32)
-    curve = _curve(losses.cpu().numpy(), log_steps, psnr_log[: len(log_steps)].cpu().numpy())
-    info = {"steps_run": steps, "fit_seconds": elapsed, "precision": params["precision"],
-            "device": str(device)}
-    return Restoration(image=image, curve=curve, info=info)
+
+    results = []
+    for k, problem in enumerate(problems):
+        if es is not None and es.ready:
+            image_t = es.best[k : k + 1]
+        else:
+            image_t = _per_run(ema, runs)[k] if use_ema else _per_run(last_out, runs)[k]
+        if not torch.isfinite(image_t).all():
+            raise DivergenceError("DIP produced non-finite output")
+        image_t = image_t.clamp(0, 1)
+        image = image_t[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+        curve = _curve(losses[:step, k].cpu().numpy(), oracle_steps, psnr_log[: len(oracle_steps), k].cpu().numpy(),
+                       log_times)
+        if es_var is not None:
+            curve["es_var"] = es_var[:step, k].cpu().numpy()  # the windowed moving variance ES-WMV tracks
+        info: dict[str, Any] = {"steps_run": step, "fit_seconds": elapsed, "precision": precision,
+                                "device": str(device), "channels_last": channels_last}
+        if params["precision"] != precision:
+            info["precision_requested"] = params["precision"]
+        if runs > 1:
+            info["fused_runs"] = runs  # fit_seconds is the time of all of them together
+        output_psnr = float(_psnr_tensor(image_t, problem.gt)) if problem.gt is not None else None
+        info.update(_stop_summary(curve, "psnr_ema" if use_ema else "psnr", output_psnr, step))
+        if es_params:
+            stopped = es is not None and es.stop_step[k] > 0
+            es_step = int(es.best_step[k]) if es is not None and es.ready else step
+            info.update({"stop_step": es.stop_step[k] if stopped else step, "es_step": es_step,
+                         "es_stopped": stopped, "es_gap_db": info["oracle_gap_db"]})
+        results.append(Restoration(image=image, curve=curve, info=info))
+    return results
 
 
-def _curve(losses: np.ndarray, log_steps: list[int], psnrs: np.ndarray) -> pd.DataFrame:
-    """One row per step: loss always; oracle psnr / psnr_ema at the logged steps, NaN elsewhere."""
+def _stop_summary(curve: pd.DataFrame, column: str, output_psnr: float | None, steps_run: int) -> dict[str, Any]:
+    """Oracle bookkeeping of a run: the returned image's PSNR, the curve's peak and the gap to it (dB).
+
+    The peak is taken over the steps where the curve has an oracle PSNR (every step with early stopping,
+    every ``log_every`` steps otherwise) and the returned image itself. None where there is no ground truth.
+    """
+    values = curve[column].to_numpy(dtype=np.float64)
+    if output_psnr is None or not np.isfinite(values).any():
+        return {"stop_step": steps_run, "output_psnr": output_psnr, "oracle_peak_psnr": None,
+                "oracle_peak_step": None, "oracle_gap_db": None}
+    best = int(np.nanargmax(values))
+    peak, peak_step = float(values[best]), int(curve["step"].iloc[best])
+    if output_psnr > peak:  # the final output (after the last update) is a point of the curve too
+        peak, peak_step = output_psnr, steps_run
+    return {"stop_step": steps_run, "output_psnr": output_psnr, "oracle_peak_psnr": peak,
+            "oracle_peak_step": peak_step, "oracle_gap_db": peak - output_psnr}
+
+
+def _curve(losses: np.ndarray, log_steps: list[int], psnrs: np.ndarray,
+           times: dict[int, float] | None = None) -> pd.DataFrame:
+    """One row per step: loss always; oracle psnr / psnr_ema at the logged steps, NaN elsewhere;
+    ``time_s`` (seconds since the loop started, at the logging steps) when ``times`` is given."""
     curve = pd.DataFrame({"step": np.arange(1, len(losses) + 1), "loss": losses.astype(np.float64)})
     curve["psnr"] = np.nan
     curve["psnr_ema"] = np.nan
@@ -229,4 +411,8 @@ def _curve(losses: np.ndarray, log_steps: list[int], psnrs: np.ndarray) -> pd.Da
         index = np.asarray(log_steps) - 1
         curve.loc[index, "psnr"] = psnrs[:, 0]
         curve.loc[index, "psnr_ema"] = psnrs[:, 1]
+    if times is not None:
+        curve["time_s"] = np.nan
+        index = np.asarray([s for s in times if s <= len(losses)], dtype=int) - 1
+        curve.loc[index, "time_s"] = [times[s + 1] for s in index]
     return curve

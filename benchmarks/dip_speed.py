@@ -1,0 +1,561 @@
+#!/usr/bin/env python
+"""How fast is dipbench's DIP, and does it keep the numbers? One process, alternating, same seeds.
+
+Modes (``--mode``):
+  speed   (default) (a) a reference-equivalent loop -- the original notebooks' loop re-implemented: fp32,
+          contiguous tensors, and every step the output copied to the host, three numpy PSNRs (output vs
+          the noisy image, vs the ground truth, EMA vs the ground truth) and the loss fetched for printing --
+          against (b) dipbench's DIP, on the same denoising image, seeds and step count, alternating a/b.
+          Reports steps/s, the speedup, achieved GFLOP/s against the machine's estimated peak, peak memory,
+          and the mean final PSNR of both over the seeds (the fast path counts only within 0.1 dB).
+  ttq     time to quality on the demo denoising images (64 px, 600 steps, as config/demo.yaml): wall time
+          until dipbench's output (the EMA) reaches the reference loop's final PSNR -- without early stopping
+          (read off the oracle curve: an oracle bound) and with ES-WMV (the time until it stops, and whether
+          its output reached that PSNR).
+  es      ES-WMV on the 9 denoising images (dip_denoise9) at demo scale or larger: each run goes on to the
+          fixed step count (``stop: false``) so its choice is judged against the whole curve: stop step,
+          chosen step, PSNR, oracle peak and gap, and the fixed-count result beside it.
+  memory  peak memory per megapixel (fresh subprocess per setting) for fp32 / bf16, with and without
+          activation checkpointing, and what that predicts for a 2048x2048 image on this device.
+  fused   K separate runs against one fused K-run network (grouped convolutions): run-steps/s and equality.
+
+``--quick`` runs the speed mode small enough for about a minute on a 2-core CPU and prints, as its last
+line, ``speedup=<ratio> psnr_gap_db=<fast minus reference>``.
+
+On a CPU, run with one thread (the default ``--threads 1``) unless the machine is otherwise idle: two
+OpenMP threads on a busy 2-core machine spin-wait and make every timing meaningless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from dipbench import datasets  # noqa: E402
+from dipbench import precision as prec  # noqa: E402
+from dipbench.methods import RunContext, get_method  # noqa: E402
+from dipbench.methods.base import resolve_device  # noqa: E402
+from dipbench.methods.dip import DIP, DIPProblem  # noqa: E402
+from dipbench.methods.fused import fit_fused  # noqa: E402
+from dipbench.metrics import psnr  # noqa: E402
+from dipbench.plan import ObservationSpec  # noqa: E402
+from dipbench.runner import make_observation  # noqa: E402
+from dipbench.tasks import Observation  # noqa: E402
+
+DENOISE = {"name": "denoise", "sigma": 25}
+
+
+# ------------------------------------------------------------------------------------------- inputs
+
+
+def observation(dataset: str, image: str, size: int | None, mirror: str | None = None) -> Observation:
+    """A sigma=25 denoising observation made exactly as the workflow makes it (demo resize if ``size``)."""
+    spec = ObservationSpec(task=dict(DENOISE), image_size=size, published_inputs=True)
+    return make_observation(spec, dataset, image, 0, mirror=mirror)
+
+
+def default_mirror() -> str | None:
+    """$DIPBENCH_MIRROR, else a ``shared/datasets`` folder beside the repository if there is one."""
+    if os.environ.get(datasets.ENV_MIRROR):
+        return None  # datasets reads it itself
+    beside = REPO.parent / "shared" / "datasets"
+    return str(beside) if beside.is_dir() else None
+
+
+# ------------------------------------------------------------------------------- the two loops
+
+
+def reference_run(obs: Observation, params: dict[str, Any], seed: int, device: torch.device,
+                  record: bool = False) -> dict[str, Any]:
+    """The reference-equivalent loop (the original notebooks' denoising loop, re-implemented).
+
+    Same network, initialisation, input noise and per-step perturbation draws as dipbench for the same
+    seed, so at fp32 the two compute the same trajectory; what differs is what the loop does besides the
+    optimisation: every step it copies the output and the EMA to the host and computes three PSNRs there
+    with numpy (scikit-image's peak_signal_noise_ratio, the notebooks' compare_psnr), and fetches the
+    loss for printing. fp32, contiguous (channels-first) tensors, no autocast.
+    """
+    from skimage.metrics import peak_signal_noise_ratio
+
+    start = time.perf_counter()
+    method = DIP(obs.task, **params)
+    p = method.resolved_params(obs)
+    problem = DIPProblem.from_observation(obs, p, device)
+    net = method.seeded_network(p, obs.channels, seed).to(device)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    net.train()
+    z = torch.rand((1, int(p["input_depth"]), *problem.size), generator=generator, device=device)
+    z = z * float(p["input_scale"])
+    noise = torch.empty_like(z)
+    sigma_p, ema_weight = float(p["reg_noise_std"]), float(p["ema"])
+    optimizer = torch.optim.Adam(net.parameters(), lr=float(p["lr"]))
+    noisy_np = np.ascontiguousarray(obs.y.transpose(2, 0, 1))
+    gt_np = np.ascontiguousarray(obs.gt.transpose(2, 0, 1)).astype(np.float32)
+    out_avg = None
+    times, psnr_sm = [], []
+    for _ in range(int(p["steps"])):
+        optimizer.zero_grad()
+        net_input = z + noise.normal_(generator=generator) * sigma_p
+        out = net(net_input)
+        out_avg = out.detach() if out_avg is None else out_avg * ema_weight + out.detach() * (1 - ema_weight)
+        total_loss = F.mse_loss(problem.operator(out), problem.y)
+        total_loss.backward()
+        out_np = out.detach().cpu().numpy()[0]
+        psnr_noisy = peak_signal_noise_ratio(noisy_np, out_np, data_range=1.0)
+        psnr_gt = peak_signal_noise_ratio(gt_np, out_np, data_range=1.0)
+        psnr_gt_sm = peak_signal_noise_ratio(gt_np, out_avg.detach().cpu().numpy()[0], data_range=1.0)
+        _ = (total_loss.item(), psnr_noisy, psnr_gt)  # what the notebooks print every step
+        optimizer.step()
+        if record:
+            times.append(time.perf_counter() - start)
+            psnr_sm.append(psnr_gt_sm)
+    with torch.no_grad():
+        final = out_avg if p["output"] == "ema" else net(net_input)
+    image = final[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "psnr": psnr(obs.gt, image), "times": times, "psnr_curve": psnr_sm}
+
+
+def dipbench_run(obs: Observation, params: dict[str, Any], seed: int, device: torch.device,
+                 method: str = "dip") -> dict[str, Any]:
+    """dipbench's DIP, through the method interface the workflow uses."""
+    start = time.perf_counter()
+    result = get_method(method)(obs.task, **params).restore(obs, RunContext(seed=seed, device=str(device)))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "psnr": psnr(obs.gt, result.image), "info": result.info, "curve": result.curve}
+
+
+# --------------------------------------------------------------------------- machine figures
+
+
+def flops_per_step(obs: Observation, params: dict[str, Any]) -> float:
+    """Floating-point operations of one forward + backward of the network (convolutions and matmuls)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    method = DIP(obs.task, **params)
+    p = method.resolved_params(obs)
+    height, width = obs.target.height + 2 * int(p["pad_input"]), obs.target.width + 2 * int(p["pad_input"])
+    net = method.build_network({**p, "checkpointing": False}, obs.channels)
+    z = torch.rand(1, int(p["input_depth"]), height, width)
+    with FlopCounterMode(display=False) as counter:
+        net(z).square().mean().backward()
+    return float(counter.get_total_flops())
+
+
+def cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_ghz() -> float | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":", 1)[1]) / 1000.0
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def estimated_peak_gflops(device: torch.device, precision: str, threads: int) -> tuple[float | None, str]:
+    """An estimate of the device's peak for this precision, and how it was estimated."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        table = {"H100": (67e3, 989e3), "H200": (67e3, 989e3), "A100": (19.5e3, 312e3), "L4": (30e3, 121e3),
+                 "A10": (31e3, 125e3), "V100": (15.7e3, None)}
+        for key, (fp32, bf16) in table.items():
+            if key in name:
+                peak = bf16 if precision == "bf16" else fp32
+                return peak, f"{name}: datasheet dense {'bf16 tensor' if precision == 'bf16' else 'fp32'} peak"
+        return None, f"{name}: unknown peak"
+    flags, ghz = cpu_flags(), cpu_ghz()
+    if ghz is None:
+        return None, "unknown CPU clock"
+    if "avx512f" in flags:
+        per_cycle, isa = 64, "AVX-512 (2 FMA units x 16 fp32 lanes x 2)"
+    elif "avx2" in flags and "fma" in flags:
+        per_cycle, isa = 32, "AVX2 (2 FMA units x 8 fp32 lanes x 2)"
+    else:
+        per_cycle, isa = 8, "SSE"
+    note = f"{threads} core(s) x {ghz:.2f} GHz x {per_cycle} flop/cycle, {isa}"
+    if precision == "bf16" and not ({"avx512_bf16", "amx_bf16"} & flags):
+        note += "; bf16 is emulated on this CPU (no AVX512_BF16/AMX)"
+    return threads * ghz * per_cycle, note
+
+
+class PeakMemory:
+    """Peak memory of a block: CUDA allocator peak, or on Linux the peak RSS (reset via clear_refs)."""
+
+    def __init__(self, device: torch.device):
+        self.device, self.peak_mb = device, None
+
+    def __enter__(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.base = torch.cuda.memory_allocated(self.device)
+        else:
+            self.base = _rss_kb("VmRSS")
+            try:
+                Path("/proc/self/clear_refs").write_text("5")  # resets the peak RSS (Linux >= 4.0)
+                self.ok = True
+            except OSError:
+                self.ok = False
+        return self
+
+    def __exit__(self, *exc):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak_mb = (torch.cuda.max_memory_allocated(self.device) - self.base) / 2**20
+        elif self.ok and self.base is not None:
+            peak = _rss_kb("VmHWM")
+            self.peak_mb = None if peak is None else (peak - self.base) / 1024
+        return False
+
+
+def _rss_kb(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+# ------------------------------------------------------------------------------------------ modes
+
+
+def fast_params(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
+    params = {"precision": args.precision, "channels_last": args.channels_last, "compile": args.compile}
+    params.update(extra)
+    return params
+
+
+def mode_speed(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    obs = observation("builtin", args.image, args.size)
+    base = {"steps": args.steps}
+    fast = fast_params(args, steps=args.steps)
+    warm = {"steps": 2}
+    reference_run(obs, warm, 10_000, device)
+    dipbench_run(obs, {**fast, **warm}, 10_000, device)
+    rows = []
+    for i, seed in enumerate(args.seeds):
+        order = ("reference", "dipbench") if i % 2 == 0 else ("dipbench", "reference")
+        for path in order:
+            with PeakMemory(device) as memory:
+                run = reference_run(obs, base, seed, device) if path == "reference" else \
+                    dipbench_run(obs, fast, seed, device)
+            rows.append({"path": path, "seed": seed, "seconds": run["seconds"], "psnr": run["psnr"],
+                         "peak_mb": memory.peak_mb,
+                         "precision": run.get("info", {}).get("precision", "fp32"),
+                         "channels_last": run.get("info", {}).get("channels_last", False)})
+            print(f"  {path:9s} seed {seed}: {run['seconds']:7.2f} s  {args.steps / run['seconds']:6.3f} steps/s  "
+                  f"PSNR {run['psnr']:.3f} dB  peak {_fmt_mb(memory.peak_mb)}", flush=True)
+    flops = flops_per_step(obs, fast)
+    fast_precision = next(r["precision"] for r in rows if r["path"] == "dipbench")
+    summary: dict[str, Any] = {"mode": "speed", "image": args.image, "size": args.size, "steps": args.steps,
+                               "seeds": args.seeds, "gflop_per_step": flops / 1e9}
+    for path in ("reference", "dipbench"):
+        mine = [r for r in rows if r["path"] == path]
+        seconds = statistics.mean(r["seconds"] for r in mine)
+        peak, how = estimated_peak_gflops(device, "fp32" if path == "reference" else fast_precision, args.threads)
+        gflops = flops / 1e9 * args.steps / seconds
+        summary[path] = {
+            "steps_per_s": args.steps / seconds, "mean_seconds": seconds,
+            "psnr_mean": statistics.mean(r["psnr"] for r in mine),
+            "psnr_per_seed": [r["psnr"] for r in mine],
+            "gflops": gflops, "peak_gflops_est": peak, "peak_note": how,
+            "fraction_of_peak": gflops / peak if peak else None,
+            "peak_mb": max((r["peak_mb"] for r in mine if r["peak_mb"] is not None), default=None),
+            "precision": mine[0]["precision"], "channels_last": mine[0]["channels_last"],
+        }
+    summary["speedup"] = summary["reference"]["mean_seconds"] / summary["dipbench"]["mean_seconds"]
+    summary["psnr_gap_db"] = summary["dipbench"]["psnr_mean"] - summary["reference"]["psnr_mean"]
+    summary["keeps_numbers"] = abs(summary["psnr_gap_db"]) <= 0.1
+    for path in ("reference", "dipbench"):
+        s = summary[path]
+        frac = f"{100 * s['fraction_of_peak']:.0f}% of est. peak {s['peak_gflops_est']:.0f}" if s["fraction_of_peak"] else "peak unknown"
+        print(f"{path:9s}: {s['steps_per_s']:.3f} steps/s, {s['gflops']:.1f} GFLOP/s ({frac}), peak memory "
+              f"{_fmt_mb(s['peak_mb'])}, mean final PSNR {s['psnr_mean']:.3f} dB "
+              f"[{s['precision']}{', channels_last' if s['channels_last'] else ''}]")
+    print(f"peak estimate: {summary['dipbench']['peak_note']}")
+    print(f"{flops / 1e9:.1f} GFLOP per step at {args.size}x{args.size}; PSNR gap within 0.1 dB: "
+          f"{summary['keeps_numbers']}")
+    summary["last_line"] = f"speedup={summary['speedup']:.3f} psnr_gap_db={summary['psnr_gap_db']:.4f}"
+    return summary
+
+
+def mode_ttq(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    images = datasets.get_dataset("builtin").images
+    rows = []
+    for image in images:
+        obs = observation("builtin", image, args.size)
+        for seed in args.seeds:
+            ref = reference_run(obs, {"steps": args.steps}, seed, device, record=True)
+            target = ref["psnr"]
+            fixed = dipbench_run(obs, fast_params(args, steps=args.steps, log_every=args.log_every), seed, device)
+            curve = fixed["curve"].dropna(subset=["time_s", "psnr_ema"])
+            reached = curve[curve["psnr_ema"] >= target]
+            t_fixed = float(reached["time_s"].iloc[0]) if len(reached) else math.nan
+            step_fixed = int(reached["step"].iloc[0]) if len(reached) else None
+            es_params = fast_params(args, steps=args.es_steps, log_every=args.log_every,
+                                    early_stopping={"window": args.es_window, "patience": args.es_patience})
+            es = dipbench_run(obs, es_params, seed, device, method="dip_es")
+            row = {"image": image, "seed": seed, "target_psnr": target, "reference_seconds": ref["seconds"],
+                   "fixed_seconds_to_target": t_fixed, "fixed_step_to_target": step_fixed,
+                   "fixed_final_psnr": fixed["psnr"], "fixed_seconds": fixed["seconds"],
+                   "es_seconds": es["seconds"], "es_psnr": es["psnr"], "es_stop_step": es["info"]["stop_step"],
+                   "es_step": es["info"]["es_step"], "es_reached": es["psnr"] >= target}
+            rows.append(row)
+            print(f"  {image:10s} seed {seed}: reference {ref['seconds']:6.1f} s -> {target:.2f} dB; dipbench reaches "
+                  f"it at step {step_fixed} after {t_fixed:6.1f} s ({t_fixed / ref['seconds']:.0%}); ES stops at "
+                  f"{row['es_stop_step']} after {es['seconds']:6.1f} s ({es['seconds'] / ref['seconds']:.0%}) "
+                  f"with {es['psnr']:.2f} dB", flush=True)
+    ratio_fixed = statistics.mean(r["fixed_seconds_to_target"] / r["reference_seconds"] for r in rows)
+    ratio_es = statistics.mean(r["es_seconds"] / r["reference_seconds"] for r in rows)
+    summary = {"mode": "ttq", "size": args.size, "steps": args.steps, "rows": rows,
+               "time_to_quality_ratio": ratio_fixed, "es_time_ratio": ratio_es,
+               "es_reached": sum(r["es_reached"] for r in rows), "runs": len(rows)}
+    print(f"time to the reference's final PSNR, without early stopping (oracle, from the curve): "
+          f"{ratio_fixed:.0%} of the reference loop's time (mean over {len(rows)} runs)")
+    print(f"with ES-WMV (window {args.es_window}, patience {args.es_patience}, at most {args.es_steps} steps): "
+          f"{ratio_es:.0%} of the reference loop's time; reached the target in {summary['es_reached']}/{len(rows)}")
+    summary["last_line"] = f"ttq_ratio={ratio_fixed:.3f} es_time_ratio={ratio_es:.3f}"
+    return summary
+
+
+def mode_es(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    mirror = args.mirror or default_mirror()
+    images = datasets.get_dataset("dip_denoise9").images
+    observations = [observation("dip_denoise9", image, args.size, mirror) for image in images]
+    params = fast_params(args, steps=args.steps, log_every=args.log_every,
+                         early_stopping={"window": args.es_window, "patience": args.es_patience, "stop": False})
+    rows = []
+    if args.fused:
+        start = time.perf_counter()
+        results = fit_fused(observations, params, seeds=[args.seeds[0]] * len(observations), device=str(device),
+                            method=get_method("dip_es"))
+        print(f"  fused run of {len(observations)} images: {time.perf_counter() - start:.1f} s", flush=True)
+    else:
+        results = [get_method("dip_es")("denoise", **params).restore(obs, RunContext(seed=args.seeds[0],
+                                                                                     device=str(device)))
+                   for obs in observations]
+    for image, obs, result in zip(images, observations, results):
+        info, curve = result.info, result.curve
+        row = {"image": image, "stop_step": info["stop_step"], "es_step": info["es_step"],
+               "stopped_early": bool(info["es_stopped"]) and info["stop_step"] < args.steps,
+               "es_psnr": psnr(obs.gt, result.image), "oracle_peak_psnr": info["oracle_peak_psnr"],
+               "oracle_peak_step": info["oracle_peak_step"], "gap_db": info["es_gap_db"],
+               "fixed_psnr": float(curve["psnr_ema"].iloc[-1])}
+        rows.append(row)
+        print(f"  {image:8s} stop {row['stop_step']:5d} (chosen step {row['es_step']:5d}): {row['es_psnr']:.2f} dB; "
+              f"peak {row['oracle_peak_psnr']:.2f} dB at {row['oracle_peak_step']:5d}; gap {row['gap_db']:.2f} dB; "
+              f"fixed {args.steps} steps: {row['fixed_psnr']:.2f} dB", flush=True)
+    summary = {"mode": "es", "size": args.size, "steps": args.steps, "window": args.es_window,
+               "patience": args.es_patience, "rows": rows,
+               "mean_gap_db": statistics.mean(r["gap_db"] for r in rows),
+               "stopped_early": sum(r["stopped_early"] for r in rows), "images": len(rows),
+               "mean_es_psnr": statistics.mean(r["es_psnr"] for r in rows),
+               "mean_fixed_psnr": statistics.mean(r["fixed_psnr"] for r in rows),
+               "mean_stop_step": statistics.mean(r["stop_step"] for r in rows)}
+    print(f"ES-WMV on {len(rows)} images at {args.size} px: mean gap to the oracle peak {summary['mean_gap_db']:.2f} dB, "
+          f"stopped before step {args.steps} on {summary['stopped_early']}/{len(rows)} (mean stop step "
+          f"{summary['mean_stop_step']:.0f}); mean PSNR {summary['mean_es_psnr']:.2f} dB with ES, "
+          f"{summary['mean_fixed_psnr']:.2f} dB at the fixed count")
+    summary["last_line"] = (f"es_mean_gap_db={summary['mean_gap_db']:.3f} "
+                            f"stopped_early={summary['stopped_early']}/{len(rows)}")
+    return summary
+
+
+def mode_memory(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    settings = [("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True)]
+    rows = []
+    for size in args.sizes:
+        for precision, checkpointing in settings:
+            command = [sys.executable, str(Path(__file__).resolve()), "--mode", "memory-child", "--size", str(size),
+                       "--precision", precision, "--device", args.device, "--threads", str(args.threads),
+                       "--channels-last", str(args.channels_last)] + (["--checkpointing"] if checkpointing else [])
+            out = subprocess.run(command, capture_output=True, text=True)
+            if out.returncode != 0:
+                print(f"  {size} {precision} ckpt={checkpointing}: failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(f"  {size:5d}^2 {precision} checkpointing={str(checkpointing):5s}: peak {row['peak_mb']:8.1f} MB "
+                  f"= {row['peak_mb'] / (size * size / 1e6):7.0f} MB/MP, {row['seconds_per_step']:.2f} s/step",
+                  flush=True)
+    summary: dict[str, Any] = {"mode": "memory", "device": str(device), "rows": rows, "per_setting": {}}
+    available = _device_memory_mb(device)
+    big = args.predict_size
+    for precision, checkpointing in settings:
+        mine = sorted((r for r in rows if r["precision"] == precision and r["checkpointing"] == checkpointing),
+                      key=lambda r: r["size"])
+        if len(mine) < 2:
+            continue
+        a, b = mine[-2], mine[-1]
+        slope = (b["peak_mb"] - a["peak_mb"]) / ((b["size"] ** 2 - a["size"] ** 2) / 1e6)  # MB per megapixel
+        predicted = b["peak_mb"] + slope * (big * big - b["size"] ** 2) / 1e6
+        key = f"{precision}{'+checkpointing' if checkpointing else ''}"
+        summary["per_setting"][key] = {"mb_per_megapixel": slope, f"predicted_mb_{big}": predicted,
+                                       "fits": None if available is None else predicted < available}
+        print(f"{key:20s}: {slope:7.0f} MB per megapixel (marginal, {a['size']}->{b['size']}); predicted at "
+              f"{big}^2: {predicted / 1024:6.1f} GB" + ("" if available is None else
+                                                        f" ({'fits' if predicted < available else 'does not fit'} "
+                                                        f"in {available / 1024:.0f} GB)"))
+    return summary
+
+
+def memory_child(args: argparse.Namespace, device: torch.device) -> None:
+    """One setting in a fresh process: two DIP steps at --size, peak memory above the process baseline."""
+    obs = observation("builtin", args.image, args.size)
+    params = fast_params(args, steps=2, log_every=1, checkpointing=args.checkpointing)
+    dipbench_run(obs, {**params, "steps": 1}, 0, device)  # allocator / primitive caches warm
+    with PeakMemory(device) as memory:
+        run = dipbench_run(obs, params, 0, device)
+    print(json.dumps({"size": args.size, "precision": args.precision, "checkpointing": args.checkpointing,
+                      "peak_mb": memory.peak_mb, "seconds_per_step": run["seconds"] / 2}))
+
+
+def _device_memory_mb(device: torch.device) -> float | None:
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory / 2**20
+    kb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                kb = int(line.split()[1])
+    except OSError:
+        pass
+    return None if kb is None else kb / 1024
+
+
+def mode_fused(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    obs = observation("builtin", args.image, args.size)
+    k = args.runs
+    params = fast_params(args, steps=args.steps)
+    seeds = list(range(k))
+    fit_fused([obs] * k, {**params, "steps": 2}, seeds=seeds, device=str(device))  # warm-up
+    dipbench_run(obs, {**params, "steps": 2}, 0, device)
+    start = time.perf_counter()
+    separate = [get_method("dip")(obs.task, **params).restore(obs, RunContext(seed=s, device=str(device)))
+                for s in seeds]
+    t_separate = time.perf_counter() - start
+    start = time.perf_counter()
+    fused = fit_fused([obs] * k, params, seeds=seeds, device=str(device))
+    t_fused = time.perf_counter() - start
+    diff = max(float(np.abs(a.image - b.image).max()) for a, b in zip(separate, fused))
+    summary = {"mode": "fused", "runs": k, "size": args.size, "steps": args.steps,
+               "separate_run_steps_per_s": k * args.steps / t_separate,
+               "fused_run_steps_per_s": k * args.steps / t_fused, "throughput_ratio": t_separate / t_fused,
+               "max_abs_image_difference": diff}
+    print(f"{k} runs of {args.steps} steps at {args.size}^2: separate {t_separate:.1f} s, fused {t_fused:.1f} s "
+          f"-> {summary['throughput_ratio']:.2f}x throughput; max |image difference| {diff:.2e}")
+    summary["last_line"] = f"fused_throughput_ratio={summary['throughput_ratio']:.3f} max_diff={diff:.2e}"
+    return summary
+
+
+def _fmt_mb(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} MB"
+
+
+# ------------------------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--mode", default="speed", choices=["speed", "ttq", "es", "memory", "fused", "memory-child"])
+    parser.add_argument("--quick", action="store_true", help="speed mode, small (about a minute on 2 CPU cores)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--size", type=int, help="image side in px (speed: 256, ttq: 64, es: 64, fused: 64)")
+    parser.add_argument("--steps", type=int, help="steps per run (speed: 200, ttq: 600, es: 1800, fused: 50)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="seeds (speed: 0 1 2; others: 0)")
+    parser.add_argument("--image", default="astronaut", help="built-in image for speed/memory/fused")
+    parser.add_argument("--precision", default="auto", choices=list(prec.PRECISIONS), help="dipbench's precision")
+    parser.add_argument("--channels-last", default="auto", type=_auto_bool, help="auto | true | false")
+    parser.add_argument("--compile", action="store_true", help="torch.compile dipbench's network")
+    parser.add_argument("--checkpointing", action="store_true", help="(memory-child) activation checkpointing")
+    parser.add_argument("--log-every", type=int, default=10, help="ttq/es: oracle/timing period of dipbench")
+    parser.add_argument("--es-window", type=int, default=100)
+    parser.add_argument("--es-patience", type=int, default=1000)
+    parser.add_argument("--es-steps", type=int, default=1800, help="ttq: most steps of the ES run")
+    parser.add_argument("--fused", action="store_true", help="es: run the 9 images as one fused network")
+    parser.add_argument("--mirror", help="es: dataset mirror (default $DIPBENCH_MIRROR or ../shared/datasets)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 384], help="memory: sizes measured")
+    parser.add_argument("--predict-size", type=int, default=2048, help="memory: size to extrapolate to")
+    parser.add_argument("--runs", type=int, default=4, help="fused: K")
+    parser.add_argument("--json", help="write the summary here")
+    args = parser.parse_args(argv)
+    defaults = {"speed": (256, 200, [0, 1, 2]), "ttq": (64, 600, [0]), "es": (64, 1800, [0]),
+                "fused": (64, 50, [0]), "memory": (256, 2, [0]), "memory-child": (256, 2, [0])}[args.mode]
+    if args.quick:
+        if args.mode != "speed":
+            parser.error("--quick is for the speed mode")
+        defaults = (256, 4, [0, 1, 2])
+    args.size = args.size or defaults[0]
+    args.steps = args.steps or defaults[1]
+    args.seeds = args.seeds or defaults[2]
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    if args.mode == "memory-child":
+        memory_child(args, device)
+        return 0
+    print(f"dip_speed {args.mode}: device {device} ({_device_name(device)}), torch {torch.__version__}, "
+          f"{torch.get_num_threads()} thread(s), precision {args.precision} -> "
+          f"{prec.resolve_precision(args.precision, device)}", flush=True)
+    mode = {"speed": mode_speed, "ttq": mode_ttq, "es": mode_es, "memory": mode_memory, "fused": mode_fused}
+    summary = mode[args.mode](args, device)
+    summary.update({"device": str(device), "device_name": _device_name(device), "threads": torch.get_num_threads(),
+                    "torch": torch.__version__, "python": platform.python_version(),
+                    "precision_requested": args.precision,
+                    "command": " ".join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:]))})
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    if "last_line" in summary:
+        print(summary["last_line"])
+    return 0
+
+
+def _auto_bool(value: str) -> str | bool:
+    lowered = value.lower()
+    if lowered == "auto":
+        return "auto"
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected auto, true or false, got {value!r}")
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""K runs fused into one grouped network give the results of K separate runs."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dipbench.errors import ConfigError
+from dipbench.methods import RunContext, get_method
+from dipbench.methods.fused import fit_fused, fuse_networks
+from dipbench.methods.skipnet import SkipNet
+from dipbench.tasks import make_task
+
+# lr 0.001 (the paper's inpainting lr): Adam's first steps move every weight by about +-lr whatever the size
+# of its gradient, so at lr 0.01 the float-rounding differences of grouped convolutions in parameters
+# whose gradient is mathematically zero (conv biases before BatchNorm) grow visibly within a few steps,
+# as they would between two thread counts; at 0.001 the runs stay equal to ~1e-6 over these steps.
+TINY = {"steps": 6, "channels": 8, "scales": 2, "log_every": 2, "input_depth": 4, "lr": 0.001}
+NET = dict(in_channels=4, out_channels=3, down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3)
+
+
+def _observations(image, task="denoise", count=3, **params):
+    t = make_task(task, **params)
+    flipped = [image, image[::-1].copy(), image[:, ::-1].copy()]
+    return [t.degrade(t.prepare_gt(flipped[i % 3]), np.random.default_rng(i)) for i in range(count)]
+
+
+def test_fused_network_computes_the_separate_networks():
+    nets = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        nets.append(SkipNet(**NET))
+    fused = fuse_networks(nets, SkipNet(**NET, groups=3))
+    zs = [torch.rand(1, 4, 48, 40) for _ in range(3)]
+    ys = [torch.rand(1, 3, 48, 40) for _ in range(3)]
+    outs = [net(z) for net, z in zip(nets, zs)]
+    fused_out = fused(torch.cat(zs, dim=1))
+    for out, part in zip(outs, fused_out.chunk(3, dim=1)):
+        torch.testing.assert_close(part, out, atol=1e-5, rtol=0)
+    for out, y in zip(outs, ys):
+        F.mse_loss(out, y).backward()
+    sum(F.mse_loss(part, y) for part, y in zip(fused_out.chunk(3, dim=1), ys)).backward()
+    scale = max(p.grad.abs().max() for net in nets for p in net.parameters())
+    for fused_p, *singles in zip(fused.parameters(), *(net.parameters() for net in nets)):
+        for part, single in zip(fused_p.grad.chunk(3, dim=0), singles):
+            torch.testing.assert_close(part, single.grad, atol=1e-5 * float(scale), rtol=1e-4)
+
+
+@pytest.mark.parametrize("task, params", [("denoise", {}), ("sr", {"scale": 4}), ("inpaint", {})])
+def test_fit_fused_equals_separate_runs(smooth_rgb, task, params):
+    observations = _observations(smooth_rgb, task, **params)
+    seeds = [5, 6, 7]
+    separate = [get_method("dip")(task, **TINY).restore(obs, RunContext(seed=seed))
+                for obs, seed in zip(observations, seeds)]
+    fused = fit_fused(observations, TINY, seeds=seeds)
+    for one, many in zip(separate, fused):
+        np.testing.assert_allclose(many.image, one.image, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(many.curve["loss"], one.curve["loss"], rtol=1e-5)
+        np.testing.assert_allclose(many.curve["psnr_ema"], one.curve["psnr_ema"], rtol=1e-5)
+        assert many.info["fused_runs"] == 3 and many.info["params_resolved"] == one.info["params_resolved"]
+
+
+def test_fit_fused_seeds_of_one_image_and_early_stopping(smooth_rgb):
+    obs = _observations(smooth_rgb, count=1)[0]
+    params = {**TINY, "steps": 24, "early_stopping": {"window": 3, "patience": 4, "stop": False}}
+    separate = [get_method("dip_es")("denoise", **params).restore(obs, RunContext(seed=s)) for s in (1, 2)]
+    fused = fit_fused([obs, obs], params, seeds=[1, 2], method=get_method("dip_es"))
+    for one, many in zip(separate, fused):
+        assert many.info["es_step"] == one.info["es_step"] and many.info["stop_step"] == one.info["stop_step"]
+        np.testing.assert_allclose(many.image, one.image, atol=1e-5, rtol=0)
+    assert not np.array_equal(fused[0].image, fused[1].image)  # different seeds, different runs
+
+
+def test_fit_fused_rejects_mixed_sizes(smooth_rgb):
+    t = make_task("denoise")
+    a = t.degrade(smooth_rgb, np.random.default_rng(0))
+    b = t.degrade(smooth_rgb[:48], np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="same task"):
+        fit_fused([a, b], TINY)
+    with pytest.raises(ConfigError, match="seeds"):
+        fit_fused([a, a], TINY, seeds=[1])
