@@ -260,7 +260,8 @@ def learning_curves_from_records(
     pdf: bool = False,
 ) -> list[Path]:
     """:func:`learning_curves` for the rows of ``records`` that have a ``curve`` file (paths relative to
-    ``root``, the results folder); one line per label / image / seed, the record's ``stop_step`` marked."""
+    ``root``, the results folder); one line per label / image / seed; the ``stop_step`` of early-stopped runs
+    (records with an ``es_step``) is marked."""
     curves: dict[str, pd.DataFrame] = {}
     stops: dict[str, float] = {}
     for rec in records.itertuples(index=False):
@@ -270,7 +271,7 @@ def learning_curves_from_records(
         name = f"{rec.label} / {rec.image} / seed {rec.seed}"
         curves[name] = read_curve(Path(root) / curve)
         stop = getattr(rec, "stop_step", None)
-        if _finite(stop):
+        if _finite(stop) and _finite(getattr(rec, "es_step", None)):  # only early-stopped runs have a stop
             stops[name] = float(stop)
     if not curves:
         raise ValueError("no record has a learning curve")
