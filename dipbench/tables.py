@@ -279,7 +279,11 @@ def metric_table(
             "and is not comparable with averages over the full set."
         )
     all_shown = set(shown_images) == set(sub["image"].astype(str))
-    if reported and metric == "psnr" and all_shown and seed is None:
+    partial = covers_part_of_dataset(dataset, shown_images)
+    if partial:
+        notes.append(f"These are {len(shown_images)} of the {dataset} images: the paper's averages are over all "
+                     "of them, so no reported value is shown.")
+    if reported and metric == "psnr" and all_shown and not partial and seed is None:
         rep = _reported_rows(sub, rows)
         if rep:
             values[REPORTED] = [rep[r].paper if r in rep else np.nan for r in rows]
@@ -358,6 +362,8 @@ def reported_vs_reproduced(df: pd.DataFrame, experiment: str, dataset: str | Non
         return pd.DataFrame(columns=REPORTED_COLUMNS)
     sub = sub.assign(_row=_row_names(sub).values)
     for (ds, row), records in sub.groupby(["dataset", "_row"], sort=False):
+        if covers_part_of_dataset(ds, records["image"].astype(str).unique()):
+            continue  # a subset's mean is not comparable with the paper's mean over the whole set
         first = records.iloc[0].to_dict()
         protocol = first.get("protocol") if isinstance(first.get("protocol"), str) else None
         entry = reported_for_record(first)
@@ -384,6 +390,20 @@ def reported_vs_reproduced(df: pd.DataFrame, experiment: str, dataset: str | Non
     return pd.DataFrame(rows, columns=REPORTED_COLUMNS).astype(
         {c: "float64" for c in ("reported", "recomputed", "reproduced", "delta", "delta_recomputed")}
     )
+
+
+def covers_part_of_dataset(dataset: str, images: Iterable[str]) -> bool:
+    """True when ``images`` are a proper subset of a registered dataset's images (e.g. a one-image check
+    run), whose mean cannot be compared with a mean over the whole dataset. Unregistered names: False."""
+    from .datasets import image_names
+    from .errors import ConfigError
+
+    try:
+        registered = set(image_names(dataset))
+    except ConfigError:
+        return False
+    shown = {str(image) for image in images}
+    return shown < registered
 
 
 def reported_table(df: pd.DataFrame, experiment: str, dataset: str | None = None) -> Table | None:

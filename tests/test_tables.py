@@ -158,3 +158,11 @@ def test_incomplete_average_not_bold():
     df = df[~((df["label"] == "bm3d") & (df["image"] == "f_16"))]  # bm3d's partial average would be highest
     table = metric_table(df, "denoise_s25", "dip_denoise9")
     assert not table.bold.at["bm3d", AVG] and table.bold.at["dip", AVG]
+
+
+def test_subset_of_a_registered_dataset_gets_no_reported_value():
+    df = make_df(methods={"dip": 26.0}, images={"butterfly": 0.0}, experiment="sr_x4", dataset="set5")
+    df["task"], df["task_slug"] = "sr", "sr_crop_multiple32_lr_kernellanczos_scale4"
+    table = metric_table(df, "sr_x4", "set5").to_markdown()
+    assert "Reported" not in table and "1 of the set5 images" in table
+    assert reported_vs_reproduced(df, "sr_x4", "set5").empty
