@@ -349,7 +349,7 @@ def mode_ttq(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
 
 def mode_es(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     mirror = args.mirror or default_mirror()
-    images = datasets.get_dataset("dip_denoise9").images
+    images = args.images or datasets.get_dataset("dip_denoise9").images
     observations = [observation("dip_denoise9", image, args.size, mirror) for image in images]
     params = fast_params(args, steps=args.steps, log_every=args.log_every,
                          early_stopping={"window": args.es_window, "patience": args.es_patience, "stop": False})
@@ -360,9 +360,8 @@ def mode_es(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
                             method=get_method("dip_es"))
         print(f"  fused run of {len(observations)} images: {time.perf_counter() - start:.1f} s", flush=True)
     else:
-        results = [get_method("dip_es")("denoise", **params).restore(obs, RunContext(seed=args.seeds[0],
-                                                                                     device=str(device)))
-                   for obs in observations]
+        method = get_method("dip_es")("denoise", **params)
+        results = (method.restore(obs, RunContext(seed=args.seeds[0], device=str(device))) for obs in observations)
     for image, obs, result in zip(images, observations, results):
         info, curve = result.info, result.curve
         row = {"image": image, "stop_step": info["stop_step"], "es_step": info["es_step"],
@@ -495,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, help="steps per run (speed: 200, ttq: 600, es: 1800, fused: 50)")
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (speed: 0 1 2; others: 0)")
     parser.add_argument("--image", default="astronaut", help="built-in image for speed/memory/fused")
+    parser.add_argument("--images", nargs="+", help="es: a subset of the dip_denoise9 images")
     parser.add_argument("--precision", default="auto", choices=list(prec.PRECISIONS), help="dipbench's precision")
     parser.add_argument("--channels-last", default="auto", type=_auto_bool, help="auto | true | false")
     parser.add_argument("--compile", action="store_true", help="torch.compile dipbench's network")

@@ -351,35 +351,40 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
         last_out = first.crop(model(final_in)).float()
     elapsed = time.perf_counter() - start
 
+    if es is not None and es.ready:
+        images = [es.best[k : k + 1] for k in range(runs)]  # the outputs ES-WMV chose
+    else:
+        images = _per_run(ema if use_ema else last_out, runs)
+    info = {"steps_run": step, "fit_seconds": elapsed, "precision": precision, "device": str(device),
+            "channels_last": channels_last}
+    if params["precision"] != precision:
+        info["precision_requested"] = params["precision"]
+    if runs > 1:
+        info["fused_runs"] = runs  # fit_seconds is the time of all runs together
     results = []
     for k, problem in enumerate(problems):
-        if es is not None and es.ready:
-            image_t = es.best[k : k + 1]
-        else:
-            image_t = _per_run(ema, runs)[k] if use_ema else _per_run(last_out, runs)[k]
-        if not torch.isfinite(image_t).all():
-            raise DivergenceError("DIP produced non-finite output")
-        image_t = image_t.clamp(0, 1)
-        image = image_t[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
         curve = _curve(losses[:step, k].cpu().numpy(), oracle_steps, psnr_log[: len(oracle_steps), k].cpu().numpy(),
-                       log_times)
-        if es_var is not None:
-            curve["es_var"] = es_var[:step, k].cpu().numpy()  # the windowed moving variance ES-WMV tracks
-        info: dict[str, Any] = {"steps_run": step, "fit_seconds": elapsed, "precision": precision,
-                                "device": str(device), "channels_last": channels_last}
-        if params["precision"] != precision:
-            info["precision_requested"] = params["precision"]
-        if runs > 1:
-            info["fused_runs"] = runs  # fit_seconds is the time of all of them together
-        output_psnr = float(_psnr_tensor(image_t, problem.gt)) if problem.gt is not None else None
-        info.update(_stop_summary(curve, "psnr_ema" if use_ema else "psnr", output_psnr, step))
-        if es_params:
-            stopped = es is not None and es.stop_step[k] > 0
-            es_step = int(es.best_step[k]) if es is not None and es.ready else step
-            info.update({"stop_step": es.stop_step[k] if stopped else step, "es_step": es_step,
-                         "es_stopped": stopped, "es_gap_db": info["oracle_gap_db"]})
-        results.append(Restoration(image=image, curve=curve, info=info))
+                       log_times, None if es_var is None else es_var[:step, k].cpu().numpy())
+        results.append(_result(k, problem, images[k], curve, dict(info), "psnr_ema" if use_ema else "psnr", es))
     return results
+
+
+def _result(k: int, problem: DIPProblem, image_t: torch.Tensor, curve: pd.DataFrame, info: dict[str, Any],
+            curve_column: str, es: WindowedVariance | None) -> Restoration:
+    """Run k's Restoration: its image (1, C, h, w), curve, and info with the oracle / early-stopping summary."""
+    if not torch.isfinite(image_t).all():
+        raise DivergenceError("DIP produced non-finite output")
+    image_t = image_t.clamp(0, 1)
+    steps_run = info["steps_run"]
+    output_psnr = float(_psnr_tensor(image_t, problem.gt)) if problem.gt is not None else None
+    info.update(_stop_summary(curve, curve_column, output_psnr, steps_run))
+    if es is not None:
+        stopped = es.stop_step[k] > 0
+        info.update({"stop_step": es.stop_step[k] if stopped else steps_run,
+                     "es_step": int(es.best_step[k]) if es.ready else steps_run,
+                     "es_stopped": stopped, "es_gap_db": info["oracle_gap_db"]})
+    image = image_t[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+    return Restoration(image=image, curve=curve, info=info)
 
 
 def _stop_summary(curve: pd.DataFrame, column: str, output_psnr: float | None, steps_run: int) -> dict[str, Any]:
@@ -401,9 +406,10 @@ def _stop_summary(curve: pd.DataFrame, column: str, output_psnr: float | None, s
 
 
 def _curve(losses: np.ndarray, log_steps: list[int], psnrs: np.ndarray,
-           times: dict[int, float] | None = None) -> pd.DataFrame:
+           times: dict[int, float] | None = None, es_var: np.ndarray | None = None) -> pd.DataFrame:
     """One row per step: loss always; oracle psnr / psnr_ema at the logged steps, NaN elsewhere;
-    ``time_s`` (seconds since the loop started, at the logging steps) when ``times`` is given."""
+    ``time_s`` (seconds since the loop started, at the logging steps) when ``times`` is given;
+    ``es_var`` (the windowed moving variance that ES-WMV tracks) when given."""
     curve = pd.DataFrame({"step": np.arange(1, len(losses) + 1), "loss": losses.astype(np.float64)})
     curve["psnr"] = np.nan
     curve["psnr_ema"] = np.nan
@@ -415,4 +421,6 @@ def _curve(losses: np.ndarray, log_steps: list[int], psnrs: np.ndarray,
         curve["time_s"] = np.nan
         index = np.asarray([s for s in times if s <= len(losses)], dtype=int) - 1
         curve.loc[index, "time_s"] = [times[s + 1] for s in index]
+    if es_var is not None:
+        curve["es_var"] = es_var
     return curve
