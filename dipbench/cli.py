@@ -148,12 +148,16 @@ def cmd_job_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_job_restore(args: argparse.Namespace) -> int:
-    from .runner import restore
+    from .runner import restore_seeds
 
-    record = restore(args.obs, args.method, json.loads(args.params), args.seed, args.out_dir, device=args.device,
-                     threads=args.threads, progress=not args.quiet, identity=json.loads(args.identity))
-    print(f"{record['method']} on {record['dataset']}/{record['image']} seed {record['seed']}: "
-          f"{record['runtime_s']:.1f} s")
+    if len(args.seed) != len(args.out_dir):
+        raise ConfigError(f"job restore: {len(args.seed)} seed(s) but {len(args.out_dir)} --out-dir folder(s)")
+    records = restore_seeds(args.obs, args.method, json.loads(args.params), args.seed, args.out_dir,
+                            device=args.device, threads=args.threads, progress=not args.quiet,
+                            identity=json.loads(args.identity))
+    for record in records:
+        print(f"{record['method']} on {record['dataset']}/{record['image']} seed {record['seed']}: "
+              f"{record['runtime_s']:.1f} s" + (f" (one of {len(records)} fused runs)" if len(records) > 1 else ""))
     return 0
 
 
@@ -240,11 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--obs", required=True)
     p.add_argument("--method", required=True)
     p.add_argument("--params", default="{}")
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--seed", type=int, nargs="+", required=True, help="one seed, or several for one fused job")
     p.add_argument("--identity", default="{}")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int)
-    p.add_argument("--out-dir", required=True)
+    p.add_argument("--out-dir", nargs="+", required=True, help="one output folder per seed")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_job_restore)
     p = jobs.add_parser("ensemble")

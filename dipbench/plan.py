@@ -99,7 +99,11 @@ def load_config(source: str | os.PathLike | dict) -> "Plan":
             raise ConfigError(f"config file not found: {path}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-    errors = sorted(_validator().iter_errors(config), key=lambda e: list(e.absolute_path))
+    validator = _validator()
+    for key, sub in validator.schema["properties"].items():  # `snakemake --config key=true` passes a string
+        if sub.get("type") == "boolean" and isinstance(config.get(key), str):
+            config[key] = {"true": True, "false": False}.get(config[key].lower(), config[key])
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
@@ -195,6 +199,17 @@ class Plan:
                             yield RunKey(name, label, dataset, image, seed)
                     for label in exp["ensembles"]:
                         yield RunKey(name, label, dataset, image, 0)
+
+    def fused_labels(self, experiment: str) -> list[str]:
+        """Labels of ``experiment`` whose seeds run as one fused job (``fuse_seeds``, more than one seed,
+        and a method that fuses runs)."""
+        from .methods import get_method
+
+        exp = self.experiments[experiment]
+        if not self.config["fuse_seeds"] or len(exp["seeds"]) < 2:
+            return []
+        return [label for label in exp["methods"]
+                if getattr(get_method(self.method_entry(label)["method"]), "fuses_runs", False)]
 
     def ensemble_members(self, key: RunKey) -> list[RunKey]:
         """The runs whose restored images an ensemble run averages."""

@@ -12,7 +12,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image
@@ -98,8 +98,23 @@ def restore(obs_path: str | os.PathLike, method: str, params: dict[str, Any], se
     observation seed, run seed), so the same run gives the same CPU result on any machine. Returns the
     run record.
     """
+    return restore_seeds(obs_path, method, params, [seed], [out_dir], device=device, threads=threads,
+                         progress=progress, identity=identity)[0]
+
+
+def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, Any], seeds: Sequence[int],
+                  out_dirs: Sequence[str | os.PathLike], *, device: str = "auto", threads: int | None = None,
+                  progress: bool = False, identity: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Restore one observation once per seed, writing run k's files to ``out_dirs[k]``; returns the records.
+
+    The runs go through :meth:`Method.restore_many`, which fuses them into one fit for methods that can
+    (DIP: one grouped network, equal to separate runs up to rounding) and runs them one by one
+    otherwise. Each run's seed is derived exactly as in :func:`restore`.
+    """
     from .methods import RunContext, get_method
 
+    if len(seeds) != len(out_dirs) or not seeds:
+        raise ValueError("restore_seeds needs one output folder per seed, and at least one seed")
     if threads:
         _set_threads(threads)
     obs = Observation.load(obs_path)
@@ -107,42 +122,45 @@ def restore(obs_path: str | os.PathLike, method: str, params: dict[str, Any], se
     instance = cls(obs.task, **params)
     if threads:
         _set_threads(threads)  # again: the method's module may have imported torch
-    run_seed = derive_seed("run", method, make_task(obs.task, **obs.task_params).slug, obs.dataset, obs.image,
-                           obs.seed, seed)
-    ctx = RunContext(seed=run_seed, device=device, progress=progress, threads=threads)
+    task_slug = make_task(obs.task, **obs.task_params).slug
+    run_seeds = [derive_seed("run", method, task_slug, obs.dataset, obs.image, obs.seed, seed) for seed in seeds]
+    contexts = [RunContext(seed=run_seed, device=device, progress=progress, threads=threads) for run_seed in run_seeds]
     start = time.perf_counter()
-    result = instance.restore(obs, ctx)
-    runtime = time.perf_counter() - start
-    image = as_hwc(result.image)
-    if image.shape != obs.output_shape:
-        raise ImageError(f"method {method!r} returned shape {image.shape}, expected {obs.output_shape}")
-    out_dir = Path(out_dir)
-    write_png(out_dir / "restored.png", image)
-    with atomic_open(out_dir / "curve.csv", "w") as handle:
-        if result.curve is not None:
-            result.curve.to_csv(handle, index=False)
-    record = {
-        **(identity or {}),
-        "task": obs.task,
-        "task_params": obs.task_params,
-        "dataset": obs.dataset,
-        "image": obs.image,
-        "method": method,
-        "method_version": cls.version,
-        "params": instance.params,
-        "seed": seed,
-        "run_seed": run_seed,
-        "runtime_s": runtime,
-        "device": str(result.info.get("device", device if device != "auto" else "cpu")),
-        "precision": result.info.get("precision", "fp32"),
-        "torch_version": _torch_version(),
-        "dipbench_version": __version__,
-        "python": platform.python_version(),
-        "info": {k: v for k, v in result.info.items() if k not in ("device", "precision")},
-        "observation": str(obs_path),
-    }
-    write_json(out_dir / "run.json", record)
-    return record
+    results = instance.restore_many(obs, contexts) if len(seeds) > 1 else [instance.restore(obs, contexts[0])]
+    runtime = (time.perf_counter() - start) / len(seeds)  # a fused fit's time is shared by its runs
+    records = []
+    for seed, run_seed, result, out_dir in zip(seeds, run_seeds, results, out_dirs):
+        image = as_hwc(result.image)
+        if image.shape != obs.output_shape:
+            raise ImageError(f"method {method!r} returned shape {image.shape}, expected {obs.output_shape}")
+        out_dir = Path(out_dir)
+        write_png(out_dir / "restored.png", image)
+        with atomic_open(out_dir / "curve.csv", "w") as handle:
+            if result.curve is not None:
+                result.curve.to_csv(handle, index=False)
+        record = {
+            **(identity or {}),
+            "task": obs.task,
+            "task_params": obs.task_params,
+            "dataset": obs.dataset,
+            "image": obs.image,
+            "method": method,
+            "method_version": cls.version,
+            "params": instance.params,
+            "seed": seed,
+            "run_seed": run_seed,
+            "runtime_s": runtime,
+            "device": str(result.info.get("device", device if device != "auto" else "cpu")),
+            "precision": result.info.get("precision", "fp32"),
+            "torch_version": _torch_version(),
+            "dipbench_version": __version__,
+            "python": platform.python_version(),
+            "info": {k: v for k, v in result.info.items() if k not in ("device", "precision")},
+            "observation": str(obs_path),
+        }
+        write_json(out_dir / "run.json", record)
+        records.append(record)
+    return records
 
 
 def _set_threads(threads: int) -> None:

@@ -79,3 +79,23 @@ def test_fit_fused_rejects_mixed_sizes(smooth_rgb):
         fit_fused([a, b], TINY)
     with pytest.raises(ConfigError, match="seeds"):
         fit_fused([a, a], TINY, seeds=[1])
+
+
+def test_job_restore_of_several_seeds_fuses_them_and_writes_each_run(tmp_path, smooth_rgb):
+    """The workflow's fused job (``dipbench job restore --seed 0 1 --out-dir a b``) equals separate jobs."""
+    from dipbench.imageio import read_image
+    from dipbench.runner import restore, restore_seeds
+
+    obs = _observations(smooth_rgb, count=1)[0]
+    obs.dataset, obs.image, obs.seed = "builtin", "smooth", 0
+    obs.save(tmp_path / "obs.npz")
+    fused = restore_seeds(tmp_path / "obs.npz", "dip", TINY, [0, 1], [tmp_path / "f0", tmp_path / "f1"],
+                          device="cpu", identity={"label": "dip"})
+    for seed, record in enumerate(fused):
+        single = restore(tmp_path / "obs.npz", "dip", TINY, seed, tmp_path / f"s{seed}", device="cpu")
+        assert record["run_seed"] == single["run_seed"] and record["seed"] == seed and record["label"] == "dip"
+        assert record["info"]["fused_runs"] == 2 and single["info"]["fused_runs"] == 1
+        images = [read_image(tmp_path / f"{d}{seed}" / "restored.png", "rgb") for d in ("f", "s")]
+        assert np.abs(images[0] - images[1]).max() <= 1 / 255 + 1e-6  # equal up to 8-bit rounding
+        assert (tmp_path / f"f{seed}" / "run.json").is_file() and (tmp_path / f"f{seed}" / "curve.csv").is_file()
+    assert fused[0]["run_seed"] != fused[1]["run_seed"]

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from dipbench.errors import ConfigError
@@ -25,6 +27,16 @@ def test_defaults_filled_and_runs_enumerated():
     assert len({plan.observation_path(r) for r in runs if r.image == runs[0].image}) == 1
 
 
+def test_fuse_seeds_groups_only_dip_family_labels_with_several_seeds():
+    methods = ["dip", "dip_es", "bm3d"]
+    assert load_config(_with(methods=methods, seeds=[0, 1])).fused_labels("dn") == []  # off by default
+    fused = {**_with(methods=methods, seeds=[0, 1]), "fuse_seeds": "true"}  # as `snakemake --config` passes it
+    assert load_config(fused).fused_labels("dn") == ["dip", "dip_es"]
+    assert load_config({**_with(methods=methods), "fuse_seeds": True}).fused_labels("dn") == []  # one seed
+    with pytest.raises(ConfigError, match="fuse_seeds"):
+        load_config({**BASE, "fuse_seeds": "maybe"})
+
+
 @pytest.mark.parametrize("config, message", [
     (_with(methods=["dip", "dpi"]), "unknown method 'dpi'"),
     (_with(task={"name": "deblur"}), "invalid config at experiments/dn/task/name"),
@@ -49,6 +61,12 @@ def test_paper_config_plans_every_dataset_and_method():
     methods = {plan.method_entry(r.label)["method"] for r in runs}
     assert {"set5", "set14", "dip_denoise9", "inpaint11"} <= datasets
     assert {"dip", "bm3d", "nlm", "tv", "bicubic"} <= methods
+
+
+@pytest.mark.parametrize("path", ["config/demo.yaml", "config/published.yaml"])
+def test_shipped_configs_are_valid(path):
+    plan = load_config(Path(__file__).resolve().parents[1] / path)
+    assert list(plan.runs())
 
 
 def test_plugin_method_from_a_file(tmp_path):

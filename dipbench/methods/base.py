@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,9 @@ class Method:
     description: ClassVar[str] = ""
     #: True for methods that run faster on a GPU (the workflow gives their jobs resources gpu=1).
     uses_gpu: ClassVar[bool] = False
+    #: True for methods whose :meth:`restore_many` runs several seeds as one computation (the workflow's
+    #: ``fuse_seeds`` groups their seeds into one job).
+    fuses_runs: ClassVar[bool] = False
 
     def __init__(self, task: str, **params: Any):
         if task not in self.tasks:
@@ -95,6 +98,10 @@ class Method:
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
         raise NotImplementedError
+
+    def restore_many(self, obs: Observation, contexts: Sequence[RunContext]) -> list[Restoration]:
+        """One restoration of ``obs`` per context (seed); methods with ``fuses_runs`` do them at once."""
+        return [self.restore(obs, ctx) for ctx in contexts]
 
 
 _REGISTRY: dict[str, type[Method]] = {}

@@ -92,6 +92,7 @@ class DIP(Method):
     tasks = ("denoise", "sr", "inpaint")
     version = "1"
     uses_gpu = True
+    fuses_runs = True
     defaults = {
         "steps": "auto", "lr": "auto", "reg_noise_std": "auto", "output": "auto", "final_input": "auto",
         "pad_input": "auto", "input_depth": 32, "input_scale": 0.1, "ema": 0.99, "channels": 128,
@@ -144,6 +145,14 @@ class DIP(Method):
                      desc=f"dip {obs.task} {obs.image}".strip())
         result.info["params_resolved"] = self.params_record(params)
         return result
+
+    def restore_many(self, obs: Observation, contexts: Sequence[RunContext]) -> list[Restoration]:
+        """K seeds of ``obs`` as one fused fit (:func:`~dipbench.methods.fused.fit_fused`): K
+        :meth:`restore` calls up to rounding, in about the time of one where a GPU has room."""
+        from .fused import fit_fused
+
+        return fit_fused([obs] * len(contexts), self.params, seeds=[ctx.seed for ctx in contexts],
+                         device=contexts[0].device, progress=contexts[0].progress, method=type(self))
 
     @staticmethod
     def params_record(params: dict[str, Any]) -> dict[str, Any]:
@@ -355,12 +364,11 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
         images = [es.best[k : k + 1] for k in range(runs)]  # the outputs ES-WMV chose
     else:
         images = _per_run(ema if use_ema else last_out, runs)
+    # fit_seconds is the time of all fused runs together
     info = {"steps_run": step, "fit_seconds": elapsed, "precision": precision, "device": str(device),
-            "channels_last": channels_last}
+            "channels_last": channels_last, "fused_runs": runs}
     if params["precision"] != precision:
         info["precision_requested"] = params["precision"]
-    if runs > 1:
-        info["fused_runs"] = runs  # fit_seconds is the time of all runs together
     results = []
     for k, problem in enumerate(problems):
         curve = _curve(losses[:step, k].cpu().numpy(), oracle_steps, psnr_log[: len(oracle_steps), k].cpu().numpy(),

@@ -7,7 +7,10 @@ run's weights are initialised exactly as its separate run would be (a network bu
 ``torch.manual_seed(seed_k)``, copied into group k), its input noise and per-step perturbations come
 from its own generator, and the loss is the sum of the runs' losses, so its gradients, BatchNorm
 statistics and (elementwise) Adam state are its own. The results equal K separate runs up to
-floating-point reassociation in the grouped convolutions (tests/test_fused.py checks this on the CPU).
+floating-point reassociation in the grouped convolutions: to ~1e-5 over a few steps (tests/test_fused.py
+checks this on the CPU). Over long runs at lr 0.01 those rounding differences grow, as between two thread
+counts or devices, into an equally valid but different run: 4 runs of 50 steps at 64 px differed by up
+to 0.2 dB PSNR (benchmarks/README.md). Use separate runs where a seed must reproduce bit for bit.
 
 Usage::
 
@@ -58,7 +61,7 @@ def fit_fused(observations: Sequence[Observation], params: dict[str, Any] | None
     observations: same task and parameters, same size and channels (repeat one observation for K seeds).
     params: DIP parameter overrides (as in a config); seeds: one per run (default 0..K-1), each the
     ``RunContext.seed`` that a separate ``method(...).restore(obs, RunContext(seed=...))`` would get.
-    Result k equals that separate run's result (within float tolerance).
+    Result k equals that separate run's result up to rounding (see the module docstring).
     """
     if not observations:
         raise ConfigError("fit_fused needs at least one observation")

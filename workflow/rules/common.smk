@@ -1,8 +1,9 @@
 import json
+import os
 import sys
 
 from dipbench.errors import DipbenchError
-from dipbench.plan import load_config
+from dipbench.plan import RunKey, load_config
 
 try:
     PLAN = load_config(config)

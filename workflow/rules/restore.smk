@@ -1,23 +1,17 @@
-def restore_params(wc):
-    key = run_key(wc)
-    entry = PLAN.method_entry(key.label)
-    return as_json(PLAN.method_params(key.experiment, key.label))
+def method_of(label):
+    return PLAN.method_entry(label)["method"]
 
 
-def method_of(wc):
-    return PLAN.method_entry(run_key(wc).label)["method"]
-
-
-def method_version(wc):
+def method_version(label):
     from dipbench.methods import get_method
 
-    return get_method(method_of(wc)).version
+    return get_method(method_of(label)).version
 
 
-def uses_gpu(wc):
+def uses_gpu(label):
     from dipbench.methods import get_method
 
-    return int(getattr(get_method(method_of(wc)), "uses_gpu", False))
+    return int(getattr(get_method(method_of(label)), "uses_gpu", False))
 
 
 rule restore:
@@ -29,20 +23,72 @@ rule restore:
         curve=f"{R}/runs/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}/curve.csv",
         record=f"{R}/runs/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}/run.json",
     params:
-        method=method_of,
-        version=method_version,
-        method_params=restore_params,
+        method=lambda wc: method_of(wc.label),
+        version=lambda wc: method_version(wc.label),
+        method_params=lambda wc: as_json(PLAN.method_params(wc.experiment, wc.label)),
         identity=lambda wc: as_json({"experiment": wc.experiment, "label": wc.label}),
         device=PLAN.config["device"],
-    threads: lambda wc: PLAN.threads(run_key(wc).label)
+    threads: lambda wc: PLAN.threads(wc.label)
     resources:
-        gpu=uses_gpu,
+        gpu=lambda wc: uses_gpu(wc.label),
     log:
         f"{R}/logs/runs/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}.log",
     shell:
         "dipbench job restore --obs {input} --method {params.method} --params {params.method_params:q}"
         " --seed {wildcards.seed} --identity {params.identity:q} --device {params.device} --threads {threads}"
         " --out-dir $(dirname {output.record}) 2>&1 | tee {log}"
+
+
+def fused_restore_rule(experiment):
+    """Inputs, outputs and params of the fused restore rule of one experiment: every seed of a label on
+    one image in one job (config ``fuse_seeds``). The outputs are the per-seed files of ``restore``."""
+    seeds = PLAN.experiments[experiment]["seeds"]
+    run_dir = R + "/runs/" + experiment + "/{{label}}/{{dataset}}/{{image}}/seed{seed}/"
+    return {
+        "observation": lambda wc: f"{R}/{PLAN.observation_path(RunKey(experiment, wc.label, wc.dataset, wc.image, seeds[0]))}",
+        "outputs": {name: expand(run_dir + name, seed=seeds) for name in ("restored.png", "curve.csv", "run.json")},
+        "seeds": " ".join(map(str, seeds)),
+        "method_params": lambda wc: as_json(PLAN.method_params(experiment, wc.label)),
+        "identity": lambda wc: as_json({"experiment": experiment, "label": wc.label}),
+    }
+
+
+for _experiment in PLAN.experiments:
+    if not PLAN.fused_labels(_experiment):
+        continue
+    _fused = fused_restore_rule(_experiment)
+
+    rule:
+        """All seeds of one DIP-family label on one image as one fused fit (``fuse_seeds: true``)."""
+        name:
+            f"restore_fused_{_experiment}"
+        input:
+            _fused["observation"],
+        output:
+            image=_fused["outputs"]["restored.png"],
+            curve=_fused["outputs"]["curve.csv"],
+            record=_fused["outputs"]["run.json"],
+        wildcard_constraints:
+            label="|".join(PLAN.fused_labels(_experiment)),
+        params:
+            method=lambda wc: method_of(wc.label),
+            version=lambda wc: method_version(wc.label),
+            method_params=_fused["method_params"],
+            identity=_fused["identity"],
+            device=PLAN.config["device"],
+            seeds=_fused["seeds"],
+            out_dirs=lambda wc, output: " ".join(os.path.dirname(path) for path in output.record),
+        threads: lambda wc: PLAN.threads(wc.label)
+        resources:
+            gpu=lambda wc: uses_gpu(wc.label),
+        log:
+            f"{R}/logs/runs/{_experiment}/{{label}}/{{dataset}}/{{image}}/fused.log",
+        shell:
+            "dipbench job restore --obs {input} --method {params.method} --params {params.method_params:q}"
+            " --seed {params.seeds} --identity {params.identity:q} --device {params.device} --threads {threads}"
+            " --out-dir {params.out_dirs} 2>&1 | tee {log}"
+
+    workflow.ruleorder(f"restore_fused_{_experiment}", "restore")
 
 
 if PLAN.ensemble_labels:
