@@ -309,7 +309,7 @@ def mode_speed(args: argparse.Namespace, device: torch.device) -> dict[str, Any]
 
 
 def mode_ttq(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
-    images = datasets.get_dataset("builtin").images
+    images = args.images or datasets.get_dataset("builtin").images
     rows = []
     for image in images:
         obs = observation("builtin", image, args.size)
@@ -347,6 +347,43 @@ def mode_ttq(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     return summary
 
 
+def replay_es(curve: "pd.DataFrame", patience: int, log_every: int) -> tuple[int, int]:
+    """(stop step, chosen step) that ES-WMV with ``patience`` would give on a recorded run.
+
+    Replays the detector on the curve's ``es_var`` column (the windowed moving variance of every step, NaN
+    until the window is full) exactly as :class:`~dipbench.methods.early_stopping.WindowedVariance` does:
+    a new minimum when the variance is strictly lower, the check at every ``log_every``-th step. The
+    window is the recorded run's; runs that never stop give their last step for both.
+    """
+    best, best_step = math.inf, None
+    steps, variances = curve["step"].to_numpy(), curve["es_var"].to_numpy()
+    for step, var in zip(steps, variances):
+        if not math.isnan(var) and var < best:
+            best, best_step = var, int(step)
+        if best_step is not None and step % log_every == 0 and step - best_step >= patience:
+            return int(step), best_step
+    last = int(steps[-1])
+    return last, best_step if best_step is not None else last
+
+
+def es_patience_table(curves: dict[str, "pd.DataFrame"], patiences: list[int], log_every: int,
+                      column: str = "psnr_ema") -> list[dict]:
+    """Mean gap to the oracle peak, early stops and mean stop step per patience, replayed on full-length runs;
+    ``column``: the curve of the output the method returns (``psnr_ema`` for the EMA, ``psnr`` raw)."""
+    out = []
+    for patience in patiences:
+        gaps, stops, early = [], [], 0
+        for curve in curves.values():
+            stop, chosen = replay_es(curve, patience, log_every)
+            psnrs = curve.set_index("step")[column]
+            gaps.append(float(psnrs.max() - psnrs.loc[chosen]))
+            stops.append(stop)
+            early += stop < int(curve["step"].iloc[-1])
+        out.append({"patience": patience, "mean_gap_db": statistics.mean(gaps), "stopped_early": early,
+                    "mean_stop_step": statistics.mean(stops), "runs": len(curves)})
+    return out
+
+
 def mode_es(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     mirror = args.mirror or default_mirror()
     images = args.images or datasets.get_dataset("dip_denoise9").images
@@ -362,28 +399,52 @@ def mode_es(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     else:
         method = get_method("dip_es")("denoise", **params)
         results = (method.restore(obs, RunContext(seed=args.seeds[0], device=str(device))) for obs in observations)
+    curves = {}
     for image, obs, result in zip(images, observations, results):
         info, curve = result.info, result.curve
+        curves[image], output = curve, info["params_resolved"]["output"]
+        if args.curves:
+            Path(args.curves).mkdir(parents=True, exist_ok=True)
+            curve.to_csv(Path(args.curves) / f"{image}.csv", index=False)
         row = {"image": image, "stop_step": info["stop_step"], "es_step": info["es_step"],
                "stopped_early": bool(info["es_stopped"]) and info["stop_step"] < args.steps,
                "es_psnr": psnr(obs.gt, result.image), "oracle_peak_psnr": info["oracle_peak_psnr"],
                "oracle_peak_step": info["oracle_peak_step"], "gap_db": info["es_gap_db"],
-               "fixed_psnr": float(curve["psnr_ema"].iloc[-1])}
+               "fixed_psnr": float(curve["psnr_ema"].iloc[-1]),
+               # what returning the raw output at the chosen step (output: last, as the ES-WMV paper) gives
+               "raw_at_es_psnr": float(curve.loc[curve["step"] == info["es_step"], "psnr"].iloc[0])}
         rows.append(row)
         print(f"  {image:8s} stop {row['stop_step']:5d} (chosen step {row['es_step']:5d}): {row['es_psnr']:.2f} dB; "
               f"peak {row['oracle_peak_psnr']:.2f} dB at {row['oracle_peak_step']:5d}; gap {row['gap_db']:.2f} dB; "
-              f"fixed {args.steps} steps: {row['fixed_psnr']:.2f} dB", flush=True)
+              f"fixed {args.steps} steps: {row['fixed_psnr']:.2f} dB; raw output at the chosen step "
+              f"{row['raw_at_es_psnr']:.2f} dB", flush=True)
     summary = {"mode": "es", "size": args.size, "steps": args.steps, "window": args.es_window,
                "patience": args.es_patience, "rows": rows,
                "mean_gap_db": statistics.mean(r["gap_db"] for r in rows),
                "stopped_early": sum(r["stopped_early"] for r in rows), "images": len(rows),
                "mean_es_psnr": statistics.mean(r["es_psnr"] for r in rows),
                "mean_fixed_psnr": statistics.mean(r["fixed_psnr"] for r in rows),
+               "mean_raw_at_es_psnr": statistics.mean(r["raw_at_es_psnr"] for r in rows),
                "mean_stop_step": statistics.mean(r["stop_step"] for r in rows)}
     print(f"ES-WMV on {len(rows)} images at {args.size} px: mean gap to the oracle peak {summary['mean_gap_db']:.2f} dB, "
           f"stopped before step {args.steps} on {summary['stopped_early']}/{len(rows)} (mean stop step "
           f"{summary['mean_stop_step']:.0f}); mean PSNR {summary['mean_es_psnr']:.2f} dB with ES, "
-          f"{summary['mean_fixed_psnr']:.2f} dB at the fixed count")
+          f"{summary['mean_fixed_psnr']:.2f} dB at the fixed count; {summary['mean_raw_at_es_psnr']:.2f} dB for "
+          f"the raw output at the chosen step")
+    # The runs went on to the budget, so the choice of any shorter patience can be replayed from the curves.
+    column = "psnr_ema" if output == "ema" else "psnr"  # the curve of what the method returns
+    summary["patience_replay"] = es_patience_table(curves, sorted(set(args.replay_patience)), args.log_every,
+                                                   column)
+    replayed = [replay_es(curves[r["image"]], args.es_patience, args.log_every) for r in rows]
+    summary["replay_matches_run"] = all(stop == r["stop_step"] and chosen == r["es_step"]
+                                        for (stop, chosen), r in zip(replayed, rows))
+    print(f"replay of patience {args.es_patience} gives the runs' own stop and chosen steps: "
+          f"{summary['replay_matches_run']}")
+    print("patience (replayed on the recorded variance curves; the runs above used "
+          f"{args.es_patience}):")
+    for r in summary["patience_replay"]:
+        print(f"  {r['patience']:5d}: mean gap {r['mean_gap_db']:.2f} dB, stopped early {r['stopped_early']}/"
+              f"{r['runs']}, mean stop step {r['mean_stop_step']:.0f}")
     summary["last_line"] = (f"es_mean_gap_db={summary['mean_gap_db']:.3f} "
                             f"stopped_early={summary['stopped_early']}/{len(rows)}")
     return summary
@@ -465,14 +526,21 @@ def mode_fused(args: argparse.Namespace, device: torch.device) -> dict[str, Any]
     start = time.perf_counter()
     fused = fit_fused([obs] * k, params, seeds=seeds, device=str(device))
     t_fused = time.perf_counter() - start
+    # Rounding differences of the grouped convolutions grow over many steps at lr 0.01 (as between two
+    # thread counts), so compare PSNRs as well as pixels.
     diff = max(float(np.abs(a.image - b.image).max()) for a, b in zip(separate, fused))
+    psnr_diffs = [psnr(obs.gt, b.image) - psnr(obs.gt, a.image) for a, b in zip(separate, fused)]
     summary = {"mode": "fused", "runs": k, "size": args.size, "steps": args.steps,
                "separate_run_steps_per_s": k * args.steps / t_separate,
                "fused_run_steps_per_s": k * args.steps / t_fused, "throughput_ratio": t_separate / t_fused,
-               "max_abs_image_difference": diff}
+               "max_abs_image_difference": diff, "mean_psnr_difference_db": statistics.mean(psnr_diffs),
+               "max_abs_psnr_difference_db": max(abs(d) for d in psnr_diffs)}
     print(f"{k} runs of {args.steps} steps at {args.size}^2: separate {t_separate:.1f} s, fused {t_fused:.1f} s "
-          f"-> {summary['throughput_ratio']:.2f}x throughput; max |image difference| {diff:.2e}")
-    summary["last_line"] = f"fused_throughput_ratio={summary['throughput_ratio']:.3f} max_diff={diff:.2e}"
+          f"-> {summary['throughput_ratio']:.2f}x throughput; max |image difference| {diff:.2e}; PSNR fused - "
+          f"separate: mean {summary['mean_psnr_difference_db']:+.3f} dB, largest "
+          f"{summary['max_abs_psnr_difference_db']:.3f} dB")
+    summary["last_line"] = (f"fused_throughput_ratio={summary['throughput_ratio']:.3f} max_diff={diff:.2e} "
+                            f"psnr_diff_db={summary['mean_psnr_difference_db']:+.4f}")
     return summary
 
 
@@ -494,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, help="steps per run (speed: 200, ttq: 600, es: 1800, fused: 50)")
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (speed: 0 1 2; others: 0)")
     parser.add_argument("--image", default="astronaut", help="built-in image for speed/memory/fused")
-    parser.add_argument("--images", nargs="+", help="es: a subset of the dip_denoise9 images")
+    parser.add_argument("--images", nargs="+", help="ttq/es: a subset of the images (builtin / dip_denoise9)")
     parser.add_argument("--precision", default="auto", choices=list(prec.PRECISIONS), help="dipbench's precision")
     parser.add_argument("--channels-last", default="auto", type=_auto_bool, help="auto | true | false")
     parser.add_argument("--compile", action="store_true", help="torch.compile dipbench's network")
@@ -504,6 +572,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--es-patience", type=int, default=1000)
     parser.add_argument("--es-steps", type=int, default=1800, help="ttq: most steps of the ES run")
     parser.add_argument("--fused", action="store_true", help="es: run the 9 images as one fused network")
+    parser.add_argument("--curves", help="es: write each run's learning curve (with es_var) here as CSV")
+    parser.add_argument("--replay-patience", type=int, nargs="+", default=[100, 200, 300, 500, 1000],
+                        help="es: patiences whose choices are replayed on the recorded curves")
     parser.add_argument("--mirror", help="es: dataset mirror (default $DIPBENCH_MIRROR or ../shared/datasets)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 384], help="memory: sizes measured")
     parser.add_argument("--predict-size", type=int, default=2048, help="memory: size to extrapolate to")

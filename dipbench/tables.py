@@ -9,6 +9,7 @@ comparison with sources and the values recomputed from the authors' published im
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -445,6 +446,47 @@ def reported_table(df: pd.DataFrame, experiment: str, dataset: str | None = None
     )
 
 
+ES_COLUMNS = {  # record field -> (column title, decimals)
+    "stop_step": ("Stop step", 0), "es_step": ("Chosen step", 0), "oracle_peak_step": ("Peak step", 0),
+    "output_psnr": ("Chosen PSNR", 2), "oracle_peak_psnr": ("Peak PSNR", 2), "es_gap_db": ("Gap", 2),
+}
+
+
+def early_stopping_table(df: pd.DataFrame, experiment: str, dataset: str, label: str) -> Table | None:
+    """How ES-WMV chose for one early-stopping label: per image (mean over seeds) the step it stopped at,
+    the step whose output it returned, the oracle peak of the same output stream and the gap (dB) between
+    them, with an average row. None when the label has no early-stopping records here."""
+    sub = _subset(df, experiment, dataset)
+    sub = sub[sub["label"].astype(str) == label]
+    if sub.empty or "es_step" not in sub.columns or sub["es_step"].notna().sum() == 0:
+        return None
+    runs = sub.drop_duplicates(["image", "seed"])  # one row per run, whatever the number of protocols
+    fields = [f for f in ES_COLUMNS if f in runs.columns]
+    per_image = runs.groupby("image", sort=False)[fields].mean()
+    per_image.loc[AVG] = per_image.mean()
+    values = per_image.rename(columns={f: ES_COLUMNS[f][0] for f in fields})
+    early = int((runs["es_stopped"].astype(bool)).sum()) if "es_stopped" in runs.columns else 0
+    notes = [
+        "Chosen: the output at the minimum of the windowed moving variance, picked without ground truth; "
+        "Peak: the best PSNR (dB) of the same outputs over the run (oracle); Gap = Peak − Chosen; PSNRs of "
+        "the float outputs, before 8-bit rounding.",
+        f"The detector stopped {early} of {len(runs)} runs before the step budget{_budget_text(runs)} (its "
+        "patience ran out).",
+    ]
+    return Table(
+        values=values, row_title="Image", decimals={ES_COLUMNS[f][0]: ES_COLUMNS[f][1] for f in fields},
+        caption=f"{experiment} on {dataset}: early stopping of {label} (ES-WMV).", notes=notes,
+    )
+
+
+def _budget_text(runs: pd.DataFrame) -> str:
+    """" of N steps": the resolved step budget(s) of the runs, from their ``params_resolved`` JSON."""
+    if "params_resolved" not in runs.columns:
+        return ""
+    budgets = sorted({json.loads(text).get("steps") for text in runs["params_resolved"].dropna()} - {None})
+    return f" of {', '.join(map(str, budgets))} steps" if budgets else ""
+
+
 # --------------------------------------------------------------------------------------------------------------
 # files
 
@@ -490,6 +532,12 @@ def write_report_tables(
                 excl = metric_table(df, experiment, dataset, metric, exclude_images=exclude_images)
                 md += [excl.to_markdown(), ""]
                 written.append(_write(tables / f"{stem}_excl.tex", excl.to_latex()))
+        labels = sub["label"].dropna().astype(str).unique() if "label" in sub.columns else []
+        for label in labels:
+            es_table = early_stopping_table(df, experiment, dataset, label)
+            if es_table is not None:
+                md += [es_table.to_markdown(), ""]
+                written.append(_write(tables / f"{stem}_{_safe(label)}_es.tex", es_table.to_latex()))
         rep = reported_table(df, experiment, dataset)
         if rep is not None:
             md += [rep.to_markdown(), ""]

@@ -91,9 +91,9 @@ def test_dip_es_records_stop_and_oracle_gap(smooth_rgb):
     assert info["es_step"] <= info["stop_step"] <= 40 and info["es_stopped"]
     assert info["steps_run"] == info["stop_step"] and len(result.curve) == info["steps_run"]
     # with early stopping the oracle PSNR is recorded at every step, so the peak is exact
-    assert result.curve["psnr_ema"].notna().all()
-    # the returned image is the EMA at the chosen step
-    at_es = result.curve.loc[result.curve["step"] == info["es_step"], "psnr_ema"].item()
+    assert result.curve["psnr"].notna().all() and result.curve["es_var"].notna().sum() > 0
+    # the returned image is the network's output at the chosen step (ES-WMV returns outputs, not the EMA)
+    at_es = result.curve.loc[result.curve["step"] == info["es_step"], "psnr"].item()
     assert info["output_psnr"] == pytest.approx(at_es, abs=1e-4)
     assert info["es_gap_db"] == pytest.approx(info["oracle_peak_psnr"] - info["output_psnr"])
     assert info["es_gap_db"] >= -1e-4
@@ -105,7 +105,8 @@ def test_dip_es_defaults_and_dip_without_es(smooth_rgb):
     # a window longer than the run: no minimum yet, the run returns its ordinary output
     result = get_method("dip_es")("denoise", **TINY).restore(_obs(smooth_rgb), RunContext(seed=0))
     assert result.info["es_step"] == 6 and result.info["stop_step"] == 6 and not result.info["es_stopped"]
-    plain = get_method("dip")("denoise", **TINY).restore(_obs(smooth_rgb), RunContext(seed=0))
+    assert get_method("dip_es")("denoise").params["output"] == "last"
+    plain = get_method("dip")("denoise", **TINY, output="last").restore(_obs(smooth_rgb), RunContext(seed=0))
     np.testing.assert_array_equal(result.image, plain.image)
     assert "es_step" not in plain.info and plain.info["stop_step"] == 6
 

@@ -166,3 +166,31 @@ def test_subset_of_a_registered_dataset_gets_no_reported_value():
     table = metric_table(df, "sr_x4", "set5").to_markdown()
     assert "Reported" not in table and "1 of the set5 images" in table
     assert reported_vs_reproduced(df, "sr_x4", "set5").empty
+
+
+def test_early_stopping_table_shows_the_choice_the_peak_and_the_gap(tmp_path):
+    import json
+
+    from dipbench.tables import early_stopping_table
+
+    rows = []
+    for image, (stop, chosen, peak_step, out, peak, fired) in {
+        "house": (1470, 464, 389, 26.87, 26.91, True), "f16": (1800, 900, 333, 25.0, 25.68, False),
+    }.items():
+        for protocol in ("dip_paper", "basicsr"):  # one run, two metric protocols: counted once
+            rows.append({
+                "experiment": "dn", "task": "denoise", "dataset": "dip_denoise9", "image": image, "method": "dip_es",
+                "label": "dip_es", "seed": 0, "psnr": out, "protocol": protocol, "stop_step": stop, "es_step": chosen,
+                "oracle_peak_step": peak_step, "output_psnr": out, "oracle_peak_psnr": peak,
+                "es_gap_db": peak - out, "es_stopped": fired, "params_resolved": json.dumps({"steps": 1800}),
+            })
+    rows.append({**rows[0], "label": "dip", "method": "dip", "es_step": None})
+    df = records_frame(rows)
+    assert early_stopping_table(df, "dn", "dip_denoise9", "dip") is None
+    table = early_stopping_table(df, "dn", "dip_denoise9", "dip_es")
+    assert table.cell("house", "Chosen step") == "464" and table.cell("house", "Gap") == "0.04"
+    assert table.cell(AVG, "Gap") == f"{(0.04 + 0.68) / 2:.2f}" and table.cell(AVG, "Stop step") == "1635"
+    assert "stopped 1 of 2 runs before the step budget of 1800 steps" in table.to_markdown()
+    written = write_report_tables(df, tmp_path)
+    assert tmp_path / "tables/dn_dip_denoise9_dip_es_es.tex" in written
+    assert "early stopping of dip_es" in (tmp_path / "tables/dn_dip_denoise9.md").read_text()

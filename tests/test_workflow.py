@@ -71,6 +71,28 @@ def test_tiny_workflow_runs_resumes_and_isolates_a_missing_bm3d(tmp_path):
     assert third.returncode == 0 and "Nothing to be done" in third.stdout + third.stderr
 
 
+@pytest.mark.slow
+def test_fuse_seeds_runs_all_seeds_of_dip_in_one_job(tmp_path):
+    config = {"results": "out", "smoke": True, "fuse_seeds": True, "methods": {"dip": {"display": "DIP"}},
+              "experiments": {"dn": {"task": {"name": "denoise", "sigma": 25}, "datasets": ["builtin"],
+                                     "image_size": 32, "images": {"builtin": ["coffee"]}, "seeds": [0, 1],
+                                     "methods": ["input", "dip", "dip_es"],
+                                     "ensembles": {"dip_avg2": {"of": "dip"}}}}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    result = _snakemake(tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "restore_fused_dn" in result.stdout + result.stderr
+    out = tmp_path / "out"
+    assert (out / "logs/runs/dn/dip/builtin/coffee/fused.log").is_file()
+    runs = pd.read_csv(out / "tables/runs.csv")
+    dip = runs[runs["label"] == "dip"]
+    assert sorted(dip["seed"]) == [0, 1] and (dip["fused_runs"] == 2).all()
+    assert dip["psnr"].nunique() == 2  # two seeds, two different runs
+    assert (runs["label"] == "dip_avg2").sum() == 1 and (runs["label"] == "input").sum() == 2
+    assert (runs.loc[runs["label"] == "dip_es", "fused_runs"] == 2).all()  # early stopping runs fused too
+    assert "early stopping of dip_es (ES-WMV)" in (out / "tables/dn_builtin.md").read_text()
+
+
 def test_bad_config_fails_with_one_line_before_any_job(tmp_path):
     bad = {"experiments": {"dn": {"task": {"name": "denoise"}, "datasets": ["builtin"], "methods": ["dip", "dpi"]}}}
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(bad))

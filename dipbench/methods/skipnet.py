@@ -137,7 +137,8 @@ class SkipNet(nn.Module):
     (2,217,831 parameters for 32 input and 3 output channels). ``bn_init="uniform"`` draws BatchNorm weights
     from U(0, 1) as PyTorch 0.3 did (the paper's code); ``"default"`` keeps today's 1.
     ``align_corners=True`` reproduces PyTorch 0.3's bilinear upsampling. ``checkpointing`` recomputes
-    activations in the backward pass (keeping about a third of them), for about 30% more compute.
+    activations in the backward pass: about a quarter less memory per megapixel in fp32 for 13-26% more
+    time on a CPU (benchmarks/README.md).
     """
 
     def __init__(self, in_channels: int = 32, out_channels: int = 3, down: Sequence[int] = (128,) * 5,
