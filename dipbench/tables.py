@@ -465,11 +465,11 @@ def early_stopping_table(df: pd.DataFrame, experiment: str, dataset: str, label:
     per_image = runs.groupby("image", sort=False)[fields].mean()
     per_image.loc[AVG] = per_image.mean()
     values = per_image.rename(columns={f: ES_COLUMNS[f][0] for f in fields})
-    early = int((runs["es_stopped"].astype(bool)).sum()) if "es_stopped" in runs.columns else 0
+    early = int(runs["es_stopped"].eq(True).sum()) if "es_stopped" in runs.columns else 0  # NaN: not stopped
     notes = [
-        "Chosen: the output at the minimum of the windowed moving variance, picked without ground truth; "
-        "Peak: the best PSNR (dB) of the same outputs over the run (oracle); Gap = Peak − Chosen; PSNRs of "
-        "the float outputs, before 8-bit rounding.",
+        "Chosen: the result at the minimum of the windowed moving variance, picked without ground truth; "
+        "Peak: the best PSNR (dB) of the same sequence (outputs, or their EMA) over the run (oracle); "
+        "Gap = Peak − Chosen; PSNRs of the float images, before 8-bit rounding.",
         f"The detector stopped {early} of {len(runs)} runs before the step budget{_budget_text(runs)} (its "
         "patience ran out).",
     ]
