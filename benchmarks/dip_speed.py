@@ -367,7 +367,7 @@ def replay_es(curve: "pd.DataFrame", patience: int, log_every: int) -> tuple[int
 
 
 def es_patience_table(curves: dict[str, "pd.DataFrame"], patiences: list[int], log_every: int,
-                      column: str = "psnr_ema") -> list[dict]:
+                      column: str) -> list[dict]:
     """Mean gap to the oracle peak, early stops and mean stop step per patience, replayed on full-length runs;
     ``column``: the curve of the output the method returns (``psnr_ema`` for the EMA, ``psnr`` raw)."""
     out = []
@@ -382,6 +382,9 @@ def es_patience_table(curves: dict[str, "pd.DataFrame"], patiences: list[int], l
         out.append({"patience": patience, "mean_gap_db": statistics.mean(gaps), "stopped_early": early,
                     "mean_stop_step": statistics.mean(stops), "runs": len(curves)})
     return out
+
+
+_OUTPUT_NAMES = {"psnr": "raw output", "psnr_ema": "EMA of outputs"}
 
 
 def mode_es(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
@@ -402,7 +405,9 @@ def mode_es(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     curves = {}
     for image, obs, result in zip(images, observations, results):
         info, curve = result.info, result.curve
-        curves[image], output = curve, info["params_resolved"]["output"]
+        curves[image] = curve
+        # the curve of what the method returns, and of the other choice (output: last / ema)
+        column, other = ("psnr_ema", "psnr") if info["params_resolved"]["output"] == "ema" else ("psnr", "psnr_ema")
         if args.curves:
             Path(args.curves).mkdir(parents=True, exist_ok=True)
             curve.to_csv(Path(args.curves) / f"{image}.csv", index=False)
@@ -411,28 +416,27 @@ def mode_es(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
                "es_psnr": psnr(obs.gt, result.image), "oracle_peak_psnr": info["oracle_peak_psnr"],
                "oracle_peak_step": info["oracle_peak_step"], "gap_db": info["es_gap_db"],
                "fixed_psnr": float(curve["psnr_ema"].iloc[-1]),
-               # what returning the raw output at the chosen step (output: last, as the ES-WMV paper) gives
-               "raw_at_es_psnr": float(curve.loc[curve["step"] == info["es_step"], "psnr"].iloc[0])}
+               "other_output": other,  # what the other output choice would give at the chosen step
+               "other_at_es_psnr": float(curve.loc[curve["step"] == info["es_step"], other].iloc[0])}
         rows.append(row)
         print(f"  {image:8s} stop {row['stop_step']:5d} (chosen step {row['es_step']:5d}): {row['es_psnr']:.2f} dB; "
               f"peak {row['oracle_peak_psnr']:.2f} dB at {row['oracle_peak_step']:5d}; gap {row['gap_db']:.2f} dB; "
-              f"fixed {args.steps} steps: {row['fixed_psnr']:.2f} dB; raw output at the chosen step "
-              f"{row['raw_at_es_psnr']:.2f} dB", flush=True)
+              f"fixed {args.steps} steps: {row['fixed_psnr']:.2f} dB; {_OUTPUT_NAMES[other]} at the chosen step "
+              f"{row['other_at_es_psnr']:.2f} dB", flush=True)
     summary = {"mode": "es", "size": args.size, "steps": args.steps, "window": args.es_window,
                "patience": args.es_patience, "rows": rows,
                "mean_gap_db": statistics.mean(r["gap_db"] for r in rows),
                "stopped_early": sum(r["stopped_early"] for r in rows), "images": len(rows),
                "mean_es_psnr": statistics.mean(r["es_psnr"] for r in rows),
                "mean_fixed_psnr": statistics.mean(r["fixed_psnr"] for r in rows),
-               "mean_raw_at_es_psnr": statistics.mean(r["raw_at_es_psnr"] for r in rows),
+               "mean_other_at_es_psnr": statistics.mean(r["other_at_es_psnr"] for r in rows),
                "mean_stop_step": statistics.mean(r["stop_step"] for r in rows)}
     print(f"ES-WMV on {len(rows)} images at {args.size} px: mean gap to the oracle peak {summary['mean_gap_db']:.2f} dB, "
           f"stopped before step {args.steps} on {summary['stopped_early']}/{len(rows)} (mean stop step "
           f"{summary['mean_stop_step']:.0f}); mean PSNR {summary['mean_es_psnr']:.2f} dB with ES, "
-          f"{summary['mean_fixed_psnr']:.2f} dB at the fixed count; {summary['mean_raw_at_es_psnr']:.2f} dB for "
-          f"the raw output at the chosen step")
+          f"{summary['mean_fixed_psnr']:.2f} dB at the fixed count; {summary['mean_other_at_es_psnr']:.2f} dB for "
+          f"the {_OUTPUT_NAMES[other]} at the chosen step")
     # The runs went on to the budget, so the choice of any shorter patience can be replayed from the curves.
-    column = "psnr_ema" if output == "ema" else "psnr"  # the curve of what the method returns
     summary["patience_replay"] = es_patience_table(curves, sorted(set(args.replay_patience)), args.log_every,
                                                    column)
     replayed = [replay_es(curves[r["image"]], args.es_patience, args.log_every) for r in rows]

@@ -126,7 +126,7 @@ def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, An
     run_seeds = [derive_seed("run", method, task_slug, obs.dataset, obs.image, obs.seed, seed) for seed in seeds]
     contexts = [RunContext(seed=run_seed, device=device, progress=progress, threads=threads) for run_seed in run_seeds]
     start = time.perf_counter()
-    results = instance.restore_many(obs, contexts) if len(seeds) > 1 else [instance.restore(obs, contexts[0])]
+    results = instance.restore_many(obs, contexts)
     runtime = (time.perf_counter() - start) / len(seeds)  # a fused fit's time is shared by its runs
     records = []
     for seed, run_seed, result, out_dir in zip(seeds, run_seeds, results, out_dirs):

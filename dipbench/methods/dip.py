@@ -151,6 +151,8 @@ class DIP(Method):
         :meth:`restore` calls up to rounding, in about the time of one where a GPU has room."""
         from .fused import fit_fused
 
+        if len(contexts) == 1:
+            return [self.restore(obs, contexts[0])]
         return fit_fused([obs] * len(contexts), self.params, seeds=[ctx.seed for ctx in contexts],
                          device=contexts[0].device, progress=contexts[0].progress, method=type(self))
 
