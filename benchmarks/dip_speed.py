@@ -48,15 +48,15 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from dipbench import datasets  # noqa: E402
-from dipbench import precision as prec  # noqa: E402
+from dipbench.datasets import registry as datasets  # noqa: E402
+from dipbench.methods import precision as prec  # noqa: E402
 from dipbench.methods import RunContext, get_method  # noqa: E402
-from dipbench.methods.base import resolve_device  # noqa: E402
+from dipbench.methods import resolve_device  # noqa: E402
 from dipbench.methods.dip import DIP, DIPProblem  # noqa: E402
-from dipbench.methods.fused import fit_fused  # noqa: E402
+from dipbench.methods.dip import fit_fused  # noqa: E402
 from dipbench.metrics import psnr  # noqa: E402
-from dipbench.plan import ObservationSpec  # noqa: E402
-from dipbench.runner import make_observation  # noqa: E402
+from dipbench.pipeline.plan import ObservationSpec  # noqa: E402
+from dipbench.pipeline.jobs import make_observation  # noqa: E402
 from dipbench.tasks import Observation  # noqa: E402
 
 DENOISE = {"name": "denoise", "sigma": 25}
@@ -351,7 +351,7 @@ def replay_es(curve: "pd.DataFrame", patience: int, log_every: int) -> tuple[int
     """(stop step, chosen step) that ES-WMV with ``patience`` would give on a recorded run.
 
     Replays the detector on the curve's ``es_var`` column (the windowed moving variance of every step, NaN
-    until the window is full) exactly as :class:`~dipbench.methods.early_stopping.WindowedVariance` does:
+    until the window is full) exactly as :class:`~dipbench.methods.dip.early_stopping.WindowedVariance` does:
     a new minimum when the variance is strictly lower, the check at every ``log_every``-th step. The
     window is the recorded run's; runs that never stop give their last step for both.
     """

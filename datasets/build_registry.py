@@ -1,4 +1,4 @@
-"""Regenerate the registry tables (NAME.tsv) of datasets/index.yaml from a local mirror.
+"""Regenerate the registry tables (NAME.tsv) of dipbench/datasets/data/index.yaml from a local mirror.
 
 Usage::
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-HERE = Path(__file__).resolve().parent
+REGISTRY = Path(__file__).resolve().parents[1] / "dipbench" / "datasets" / "data"
 COLUMNS = ("image", "role", "file", "sha256", "bytes", "width", "height", "mode", "url", "notes")
 
 
@@ -103,9 +103,9 @@ def write_table(path: Path, rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mirror", type=Path, help="folder with <dataset>/MANIFEST.tsv files")
-    parser.add_argument("--out", type=Path, default=HERE, help="where to write NAME.tsv (default: beside this script)")
+    parser.add_argument("--out", type=Path, default=REGISTRY, help="where to write NAME.tsv (default: the package registry)")
     args = parser.parse_args(argv)
-    index = yaml.safe_load((HERE / "index.yaml").read_text(encoding="utf-8"))["datasets"]
+    index = yaml.safe_load((REGISTRY / "index.yaml").read_text(encoding="utf-8"))["datasets"]
     for name, meta in index.items():
         if "skimage" in meta:
             rows = skimage_rows(meta["skimage"])

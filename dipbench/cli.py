@@ -37,42 +37,28 @@ def _key_values(pairs: list[str]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------- restore
 def build_observation(args: argparse.Namespace):
-    """The observation for ``dipbench restore``: a real degraded input, or one simulated from a clean image."""
-    from .imageio import read_image
-    from .ops import Box
-    from .seeding import derive_seed
-    from .tasks import Observation, make_task, read_mask
+    """The observation for ``dipbench restore``: a real degraded input, or one simulated from a clean image.
 
+    The task's parameters come from the ``--<parameter>`` options its class offers (``Task.cli_options``),
+    its extra inputs (e.g. ``--mask``) from ``Task.extra_inputs``."""
+    from .imaging.io import read_image
+    from .seeding import derive_seed
+    from .tasks import get_task_class, read_mask
+
+    cls = get_task_class(args.task)
+    given = {name: getattr(args, name) for name in cls.cli_options if getattr(args, name, None) is not None}
+    task = cls(**cls.cli_params(given))
     image = read_image(args.input, "any")
     gt = read_image(args.gt, "to_rgb" if image.shape[2] == 3 else "to_gray") if args.gt else None
-    task_params: dict[str, Any] = {}
-    if args.task == "denoise":
-        task_params["sigma"] = args.sigma
-    elif args.task == "sr":
-        task_params.update(scale=args.scale, crop_multiple=args.scale)
-    elif args.task == "inpaint" and args.keep is not None:
-        task_params["keep"] = args.keep
-    task = make_task(args.task, **task_params)
+    inputs = {name: read_mask(getattr(args, name)) for name in cls.extra_inputs if getattr(args, name, None)}
     if args.simulate:
         clean = task.prepare_gt(image)
         rng = np.random.default_rng(derive_seed("cli-observation", args.input, args.task, args.seed))
-        mask = read_mask(args.mask) if args.mask else None
-        obs = task.degrade(clean, rng, mask=mask) if args.task == "inpaint" else task.degrade(clean, rng)
+        obs = task.degrade(clean, rng, **inputs)
         if gt is None:
             gt = obs.gt
     else:
-        if args.task == "inpaint" and not args.mask:
-            raise ConfigError("inpainting a real image needs --mask (non-zero = known pixel), or --simulate")
-        scale = args.scale if args.task == "sr" else 1
-        target = Box(0, 0, image.shape[0] * scale, image.shape[1] * scale)
-        mask = None
-        if args.task == "inpaint":
-            mask = read_mask(args.mask)
-            if mask.shape[:2] != image.shape[:2]:
-                raise ImageError(f"mask {args.mask} is {mask.shape[1]}x{mask.shape[0]} px, "
-                                 f"the image is {image.shape[1]}x{image.shape[0]} px")
-            image = image * mask
-        obs = Observation(args.task, dict(task.params), image, target, mask=mask)
+        obs = task.observe(image, **inputs)
     if gt is not None and gt.shape[:2] != (obs.target.height, obs.target.width):
         raise ImageError(f"ground truth {args.gt} is {gt.shape[1]}x{gt.shape[0]} px, the restored image will be "
                          f"{obs.target.width}x{obs.target.height} px")
@@ -82,7 +68,7 @@ def build_observation(args: argparse.Namespace):
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .imageio import write_png
+    from .imaging.io import write_png
     from .methods import RunContext, get_method
     from .metrics import score
     from .seeding import derive_seed
@@ -99,7 +85,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"wrote {out}")
     if result.curve is not None:
         from .atomic import atomic_open
-        from .plotting import learning_curves
+        from .report.figures import learning_curves
 
         curve_csv = out.with_suffix(".curve.csv")
         with atomic_open(curve_csv, "w") as handle:
@@ -116,7 +102,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------------------------- score
 def cmd_score(args: argparse.Namespace) -> int:
-    from .imageio import read_image
+    from .imaging.io import read_image
     from .metrics import score
 
     pred = read_image(args.pred, "any")
@@ -133,14 +119,14 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
     for name, cls in available_methods().items():
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{name:12s} v{cls.version:3s} tasks: {', '.join(cls.tasks):24s} {doc}")
+        print(f"{name:12s} v{cls.version:3s} tasks: {cls.tasks_text():36s} {doc}")
     return 0
 
 
 # ------------------------------------------------------------------------------------------------ jobs
 def cmd_job_prepare(args: argparse.Namespace) -> int:
-    from .plan import ObservationSpec
-    from .runner import prepare
+    from .pipeline.jobs import prepare
+    from .pipeline.plan import ObservationSpec
 
     spec = ObservationSpec(**json.loads(args.spec))
     prepare(spec, args.dataset, args.image, args.seed, args.out, mirror=args.mirror)
@@ -148,7 +134,7 @@ def cmd_job_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_job_restore(args: argparse.Namespace) -> int:
-    from .runner import restore_seeds
+    from .pipeline.jobs import restore_seeds
 
     if len(args.seed) != len(args.out_dir):
         raise ConfigError(f"job restore: {len(args.seed)} seed(s) but {len(args.out_dir)} --out-dir folder(s)")
@@ -162,7 +148,7 @@ def cmd_job_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_job_ensemble(args: argparse.Namespace) -> int:
-    from .runner import ensemble
+    from .pipeline.jobs import ensemble
 
     record = ensemble(args.images, args.records, args.out_dir, identity=json.loads(args.identity))
     print(f"{record['label']}: mean of {len(args.images)} runs on {record['dataset']}/{record['image']}")
@@ -170,7 +156,7 @@ def cmd_job_ensemble(args: argparse.Namespace) -> int:
 
 
 def cmd_job_evaluate(args: argparse.Namespace) -> int:
-    from .runner import evaluate
+    from .pipeline.jobs import evaluate
 
     if len(args.protocol) != len(args.out):
         raise ConfigError("job evaluate: give one --out per --protocol")
@@ -182,7 +168,7 @@ def cmd_job_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_job_report(args: argparse.Namespace) -> int:
-    from .report import build_report
+    from .report.build import build_report
 
     paths = [line for line in Path(args.metrics_list).read_text().splitlines() if line.strip()]
     build_report(Path(args.results), paths, protocol=args.protocol, displays=json.loads(args.displays),
@@ -191,24 +177,43 @@ def cmd_job_report(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- parser
+def _add_task_options(parser: argparse.ArgumentParser) -> None:
+    """``--<parameter>`` for every registered task's CLI parameters (typed by the task's default value)
+    and ``--<name> FILE`` for its extra input images; each help names the tasks that use it."""
+    from .tasks import available_tasks
+
+    options: dict[str, tuple[type, str, list[str]]] = {}
+    inputs: dict[str, list[str]] = {}
+    for name, cls in available_tasks().items():
+        for param, help_text in cls.cli_options.items():
+            kind = type(cls.defaults[param])
+            options.setdefault(param, (float if kind is float else kind, help_text, []))[2].append(name)
+        for extra in cls.extra_inputs:
+            inputs.setdefault(extra, []).append(name)
+    for param, (kind, help_text, tasks) in options.items():
+        parser.add_argument(f"--{param}", type=kind, help=f"{help_text} ({', '.join(tasks)}; default: the task's)")
+    for extra, tasks in inputs.items():
+        parser.add_argument(f"--{extra}", metavar="FILE", help=f"{extra} image, non-zero = known ({', '.join(tasks)})")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .metrics import protocol_names
+    from .tasks import task_names
+
     parser = argparse.ArgumentParser(prog="dipbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("restore", help="restore one image with one method")
     p.add_argument("input", help="the degraded image (noisy / low-resolution / with holes), or a clean one with --simulate")
-    p.add_argument("--task", required=True, choices=("denoise", "sr", "inpaint"))
+    p.add_argument("--task", required=True, choices=task_names())
     p.add_argument("--method", default="dip")
-    p.add_argument("--sigma", type=float, default=25.0, help="noise std in 8-bit units (denoise)")
-    p.add_argument("--scale", type=int, default=4, help="upscaling factor (sr)")
-    p.add_argument("--mask", help="mask image, non-zero = known pixel (inpaint)")
-    p.add_argument("--keep", type=float, help="fraction of pixels kept by a simulated random mask (inpaint)")
+    _add_task_options(p)
     p.add_argument("--simulate", action="store_true",
                    help="INPUT is clean: simulate the degradation (noise, LR by Lanczos, random mask) and score against it")
     p.add_argument("--steps", type=int, help="optimisation steps (dip, tv); default: the paper's")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="any method parameter (JSON value)")
     p.add_argument("--gt", help="ground truth, to print PSNR/SSIM")
-    p.add_argument("--protocol", default="dip_paper", choices=("dip_paper", "basicsr"))
+    p.add_argument("--protocol", default="dip_paper", choices=protocol_names())
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -218,15 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="PSNR and SSIM of a restored image against its ground truth")
     p.add_argument("--gt", required=True)
     p.add_argument("--pred", required=True)
-    p.add_argument("--protocol", default="dip_paper", choices=("dip_paper", "basicsr"))
-    p.add_argument("--task", required=True, choices=("denoise", "sr", "inpaint"))
+    p.add_argument("--protocol", default="dip_paper", choices=protocol_names())
+    p.add_argument("--task", required=True, choices=task_names())
     p.add_argument("--scale", type=int)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("methods", help="list the registered methods")
     p.set_defaults(func=cmd_methods)
 
-    from .datasets_cli import add_parser as add_datasets_parser
+    from .datasets.cli import add_parser as add_datasets_parser
 
     add_datasets_parser(sub)
 

@@ -1,4 +1,4 @@
-"""Classical baselines (dipbench.methods.classic) and MATLAB-style bicubic resizing (dipbench.resize)."""
+"""Classical baselines (dipbench.methods.classic) and MATLAB-style bicubic resizing (dipbench.imaging.resize)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from dipbench.errors import ConfigError, MissingDependencyError
 from dipbench.methods.base import RunContext
 from dipbench.methods.classic import BM3D, NLM, TV, Bicubic, Input, NoPrior, optimise_pixels
-from dipbench.resize import cubic, imresize_matlab, resize_matrix
+from dipbench.imaging.resize import cubic, imresize_matlab, resize_matrix
 from dipbench.tasks import Observation, make_task
 
 

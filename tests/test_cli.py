@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dipbench.cli import main
-from dipbench.imageio import read_image, write_png
+from dipbench.imaging.io import read_image, write_png
 
 TINY_DIP = ["--steps", "4", "--param", "channels=8", "--param", "scales=3", "--param", "input_depth=4",
             "--param", "log_every=2", "--quiet"]

@@ -98,7 +98,7 @@ def test_runs_record_oracle_peak_and_time(smooth_rgb):
 
 def test_out_of_memory_names_the_options(smooth_rgb, monkeypatch):
     from dipbench.methods.dip import DIPOutOfMemoryError
-    from dipbench.methods.skipnet import SkipNet
+    from dipbench.methods.dip.network import SkipNet
 
     def fail(self, z):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
@@ -109,7 +109,7 @@ def test_out_of_memory_names_the_options(smooth_rgb, monkeypatch):
 
 
 def test_other_runtime_errors_pass_through(smooth_rgb, monkeypatch):
-    from dipbench.methods.skipnet import SkipNet
+    from dipbench.methods.dip.network import SkipNet
 
     def fail(self, z):
         raise RuntimeError("something else")

@@ -1,4 +1,4 @@
-"""dipbench.download: mirrors, retries, checksums and the cache, against a local HTTP server."""
+"""dipbench.datasets.download: mirrors, retries, checksums and the cache, against a local HTTP server."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dipbench import download
-from dipbench.download import CacheWarning, FileEntry, fetch_file, sources
+from dipbench.datasets import download
+from dipbench.datasets.download import CacheWarning, FileEntry, fetch_file, sources
 from dipbench.errors import ChecksumError, DownloadError
 
 GOOD = bytes(range(256)) * 64  # 16 KiB

@@ -4,7 +4,7 @@ import torch
 
 from dipbench.errors import ConfigError
 from dipbench.methods import RunContext, get_method
-from dipbench.methods.early_stopping import WindowedVariance, es_settings
+from dipbench.methods.dip.early_stopping import WindowedVariance, es_settings
 from dipbench.tasks import make_task
 
 TINY = {"steps": 6, "channels": 8, "scales": 3, "log_every": 2, "input_depth": 4}

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 
 from dipbench.errors import ConfigError
 from dipbench.methods import RunContext, get_method
-from dipbench.methods.fused import fit_fused, fuse_networks
-from dipbench.methods.skipnet import SkipNet
+from dipbench.methods.dip import fit_fused, fuse_networks
+from dipbench.methods.dip.network import SkipNet
 from dipbench.tasks import make_task
 
 # lr 0.001 (the paper's inpainting lr): Adam's first steps move every weight by about +-lr whatever the size
@@ -83,8 +83,8 @@ def test_fit_fused_rejects_mixed_sizes(smooth_rgb):
 
 def test_job_restore_of_several_seeds_fuses_them_and_writes_each_run(tmp_path, smooth_rgb):
     """The workflow's fused job (``dipbench job restore --seed 0 1 --out-dir a b``) equals separate jobs."""
-    from dipbench.imageio import read_image
-    from dipbench.runner import restore, restore_seeds
+    from dipbench.imaging.io import read_image
+    from dipbench.pipeline.jobs import restore, restore_seeds
 
     obs = _observations(smooth_rgb, count=1)[0]
     obs.dataset, obs.image, obs.seed = "builtin", "smooth", 0

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from dipbench.errors import ImageError
-from dipbench.imageio import read_image, to_uint8, write_png
+from dipbench.imaging.io import read_image, to_uint8, write_png
 
 
 def test_png_round_trip_is_exact_for_8bit_values(tmp_path):

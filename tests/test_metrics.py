@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dipbench.errors import ConfigError, ImageError
-from dipbench.imageio import read_image
+from dipbench.imaging.io import read_image
 from dipbench.metrics import dip_sr_region, psnr, score
 
 
@@ -36,7 +36,7 @@ def test_basicsr_sr_crops_scale_border(smooth_rgb):
     assert score(smooth_rgb, pred, "sr", "basicsr", scale=4)["psnr"] == math.inf
 
 
-SR_EXPECTED = {  # (dataset, scale, published method) -> paper-protocol mean PSNR, dip-protocol.md section 6
+SR_EXPECTED = {  # (dataset, scale, published method) -> paper-protocol mean PSNR, docs/protocol.md section 6
     ("Set5", "x4", "deep_prior"): 29.90, ("Set5", "x4", "bicubic"): 28.44,
     ("Set14", "x4", "deep_prior"): 27.01, ("Set14", "x4", "bicubic"): 26.05,
     ("Set5", "x8", "deep_prior_005"): 25.89, ("Set14", "x8", "deep_prior_005"): 24.15,

@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from dipbench.operators import LanczosDownsampler
-from dipbench.ops import center_box, lanczos2_kernel, modcrop, rgb_to_y
+from dipbench.imaging.operators import LanczosDownsampler
+from dipbench.imaging.color import rgb_to_y
+from dipbench.imaging.geometry import center_box, modcrop
+from dipbench.imaging.resize import lanczos2_kernel
 
 
 @pytest.mark.parametrize("factor, size", [(4, 16), (8, 32), (2, 8)])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dipbench.plan import load_config
+from dipbench.pipeline.plan import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name

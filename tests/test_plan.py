@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from dipbench.errors import ConfigError
-from dipbench.plan import load_config
+from dipbench.pipeline.plan import load_config
 
 BASE = {
     "experiments": {

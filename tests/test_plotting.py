@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dipbench.imageio import write_png
-from dipbench.plotting import auto_crop_box, comparison_plot, learning_curves, visual_grid, visual_panels
-from dipbench.results import records_frame
+from dipbench.imaging.io import write_png
+from dipbench.report.figures import auto_crop_box, comparison_plot, learning_curves, visual_grid, visual_panels
+from dipbench.report.records import records_frame
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from dipbench import precision as prec
+from dipbench.methods import precision as prec
 from dipbench.errors import ConfigError
 from dipbench.methods import RunContext, get_method
 from dipbench.tasks import make_task

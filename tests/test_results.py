@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dipbench.results import (
+from dipbench.report.records import (
     RECORD_COLUMNS,
     RecordError,
     average_seeds,

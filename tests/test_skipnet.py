@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dipbench.methods.skipnet import SkipNet, count_parameters, grouped_cat
+from dipbench.methods.dip.network import SkipNet, count_parameters, grouped_cat
 
 
 def test_paper_network_parameter_count():

@@ -2,13 +2,13 @@
 
 import pytest
 
-from dipbench.reported import (
+from dipbench.report.reported import (
     paper_method_name,
     reported_value,
     task_params_from_slug,
 )
-from dipbench.results import records_frame
-from dipbench.tables import (
+from dipbench.report.records import records_frame
+from dipbench.report.tables import (
     AVG,
     DELTA,
     REPORTED,
@@ -72,7 +72,7 @@ def test_reported_columns_delta():
     df = make_df()
     table = metric_table(df, "denoise_s25", "dip_denoise9")
     assert REPORTED in table.values.columns and DELTA in table.values.columns
-    assert table.values.at["dip", REPORTED] == 31.00  # "paper text", dip-protocol.md section 6
+    assert table.values.at["dip", REPORTED] == 31.00  # "paper text", docs/protocol.md section 6
     assert table.values.at["dip", DELTA] == pytest.approx(30.1 - 31.00)
     assert table.values.at["bm3d", DELTA] == pytest.approx(31.1 - 31.42)
     assert "-0.90" in to_markdown(df, "denoise_s25", "dip_denoise9")
@@ -132,7 +132,7 @@ def test_write_report_tables(tmp_path):
 
 
 def test_paper_method_of_workflow_records():
-    from dipbench.reported import paper_method_of, reported_for_record
+    from dipbench.report.reported import paper_method_of, reported_for_record
 
     base = {"task": "denoise", "dataset": "dip_denoise9", "protocol": "dip_paper",
             "task_params": '{"clip": true, "quantize": false, "sigma": 25}'}
@@ -171,7 +171,7 @@ def test_subset_of_a_registered_dataset_gets_no_reported_value():
 def test_early_stopping_table_shows_the_choice_the_peak_and_the_gap(tmp_path):
     import json
 
-    from dipbench.tables import early_stopping_table
+    from dipbench.report.tables import early_stopping_table
 
     rows = []
     for image, (stop, chosen, peak_step, out, peak, fired) in {

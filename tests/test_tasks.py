@@ -4,7 +4,8 @@ import torch
 
 from dipbench.errors import ConfigError, ImageError
 from dipbench.metrics import psnr
-from dipbench.tasks import Observation, make_task, mask_from_masked
+from dipbench.tasks import Observation, make_task
+from dipbench.tasks.inpaint import mask_from_masked
 
 
 def _apply(task, obs, image):

@@ -68,6 +68,9 @@ class Method:
     task_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
     smoke: ClassVar[dict[str, Any]] = {}
     description: ClassVar[str] = ""
+    #: True for methods that need nothing of a task but its forward operator (DIP): they accept every
+    #: registered task besides those listed in ``tasks`` (the tasks they were checked on).
+    any_task: ClassVar[bool] = False
     #: True for methods that run faster on a GPU (the workflow gives their jobs resources gpu=1).
     uses_gpu: ClassVar[bool] = False
     #: True for methods whose :meth:`restore_many` runs several seeds as one computation (the workflow's
@@ -75,12 +78,24 @@ class Method:
     fuses_runs: ClassVar[bool] = False
 
     def __init__(self, task: str, **params: Any):
-        if task not in self.tasks:
-            raise ConfigError(
-                f"method {self.name!r} does not support task {task!r} (supports: {', '.join(self.tasks)})"
-            )
+        if not self.supports(task):
+            raise ConfigError(f"method {self.name!r} does not support task {task!r} (supports: {self.tasks_text()})")
         self.task = task
         self.params = self.resolve_params(task, params)
+
+    @classmethod
+    def supports(cls, task: str) -> bool:
+        """Whether the method runs ``task`` (listed in ``tasks``, or any registered task with ``any_task``)."""
+        if task in cls.tasks:
+            return True
+        from ..tasks import available_tasks
+
+        return cls.any_task and task in available_tasks()
+
+    @classmethod
+    def tasks_text(cls) -> str:
+        """"denoise, sr, inpaint", with " and any task" for methods with ``any_task``."""
+        return ", ".join(cls.tasks) + (" and any task" if cls.any_task else "")
 
     @classmethod
     def resolve_params(cls, task: str, overrides: dict[str, Any], smoke: bool = False) -> dict[str, Any]:
@@ -104,42 +119,6 @@ class Method:
         return [self.restore(obs, ctx) for ctx in contexts]
 
 
-_REGISTRY: dict[str, type[Method]] = {}
-
-
-def register(cls: type[Method]) -> type[Method]:
-    """Class decorator: make ``cls`` available under ``cls.name``."""
-    if not getattr(cls, "name", None) or not getattr(cls, "tasks", None):
-        raise TypeError(f"{cls.__name__} must define 'name' and 'tasks'")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def get_method(name: str) -> type[Method]:
-    """The method class registered as ``name``; unknown names raise :class:`ConfigError`."""
-    _load_builtin_methods(until=name)
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def available_methods() -> dict[str, type[Method]]:
-    _load_builtin_methods()
-    return dict(sorted(_REGISTRY.items()))
-
-
-def _load_builtin_methods(until: str | None = None) -> None:
-    """Import the built-in method modules, stopping once ``until`` is registered (so a job running a
-    method that needs no torch does not pay for importing it)."""
-    from . import BUILTIN_MODULES
-
-    for module in BUILTIN_MODULES:
-        if until is not None and until in _REGISTRY:
-            return
-        importlib.import_module(f"dipbench.methods.{module}")
-
-
 def require(package: str, method: str, hint: str = "") -> Any:
     """Import an optional package or raise :class:`MissingDependencyError` naming the method."""
     try:
@@ -149,16 +128,3 @@ def require(package: str, method: str, hint: str = "") -> Any:
             f"method {method!r} needs the package {package!r}, which is not installed"
             + (f" ({hint})" if hint else "")
         ) from None
-
-
-def resolve_device(device: str) -> "torch.device":
-    """``auto`` -> cuda if available, else mps, else cpu; anything else is passed to torch."""
-    import torch
-
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(device)

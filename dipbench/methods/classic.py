@@ -16,10 +16,12 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DivergenceError
-from ..imageio import as_hwc
-from ..resize import imresize_matlab
+from ..imaging.io import as_hwc
+from ..imaging.resize import imresize_matlab
 from ..tasks import Observation, task_of
-from .base import Method, Restoration, RunContext, register, require, resolve_device
+from .base import Method, Restoration, RunContext, require
+from .device import resolve_device
+from .registry import register
 
 
 def _sigma(obs: Observation, method: str) -> float:
@@ -75,7 +77,7 @@ class Input(Method):
 class Bicubic(Method):
     """Bicubic upsampling of the LR image by the task's scale.
 
-    ``kernel``: ``matlab`` (default): MATLAB ``imresize`` bicubic (:func:`dipbench.resize.imresize_matlab`),
+    ``kernel``: ``matlab`` (default): MATLAB ``imresize`` bicubic (:func:`dipbench.imaging.resize.imresize_matlab`),
     the convention of the paper's bicubic baseline and of later SR papers; ``pil``: PIL's BICUBIC filter, what
     DIP's notebook called bicubic (applied per channel in 32-bit float mode, so without 8-bit rounding).
     Output clipped to [0, 1]. Measured (x4, the paper's protocol, Y-PSNR on the centre 32-crop shaved 4/5 px):

@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import datasets
+from ..datasets import registry as datasets
 from ..errors import ConfigError, ImageError
-from ..imageio import read_image
+from ..imaging.io import read_image
 from ..tasks import Observation
-from .base import Method, Restoration, RunContext, register
+from .base import Method, Restoration, RunContext
+from .registry import register
 
 ASSETS = "dip_paper_assets"
 

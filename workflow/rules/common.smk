@@ -3,7 +3,7 @@ import os
 import sys
 
 from dipbench.errors import DipbenchError
-from dipbench.plan import RunKey, load_config
+from dipbench.pipeline.plan import RunKey, load_config
 
 try:
     PLAN = load_config(config)

@@ -1,0 +1,482 @@
+"""The dataset registry: which images exist, where their files come from, and a verified local cache.
+
+The registry is package data (it ships in the wheel): ``dipbench/datasets/data/index.yaml`` (one entry per
+dataset) and ``data/<name>.tsv`` (one row per file: image, role, file, sha256, bytes, width, height, mode, url, notes).
+Reading it never touches the network, so :func:`image_names` works offline (Snakemake builds its DAG from
+it). Files are fetched on first use into the cache and checked against their sha256 every time they are
+handed out.
+
+Roles: ``gt`` is the ground truth; published inputs have their own role (``noisy_s25``: the DIP authors'
+sigma=25 noisy images, ``masked_50p``: their 50%-masked images); ``asset`` marks the published result
+images of ``dip_paper_assets``. Built-in datasets (kind ``builtin``) are read from scikit-image's data
+folder and need no download.
+
+Settings (an explicit argument wins over the environment):
+
+- cache folder: argument ``cache``, else ``$DIPBENCH_DATA``, else ``datasets/cache/`` of the repository
+  when dipbench runs from a checkout, else ``$XDG_CACHE_HOME/dipbench`` (``~/.cache/dipbench``);
+- mirrors: argument ``mirror`` (a folder or base URL, a list of them, or a string of several separated
+  by ``;``, or by ``os.pathsep`` when no URL is involved), then ``$DIPBENCH_MIRROR`` (same syntax),
+  then each file's canonical commit-pinned URL, unless ``$DIPBENCH_OFFLINE`` is set to 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+import yaml
+
+from ..errors import ChecksumError, ConfigError, DownloadError
+from ..imaging.io import read_image
+from .download import FileEntry, fetch_file, sha256_of
+
+REGISTRY_DIR = Path(__file__).resolve().parent / "data"
+ENV_DATA = "DIPBENCH_DATA"
+ENV_MIRROR = "DIPBENCH_MIRROR"
+ENV_OFFLINE = "DIPBENCH_OFFLINE"
+KINDS = ("benchmark", "results", "builtin")
+COLUMNS = ("image", "role", "file", "sha256", "bytes", "width", "height", "mode", "url", "notes")
+
+MirrorSpec = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]], None]
+
+
+@dataclass(frozen=True)
+class RegistryFile:
+    """One registered file. ``file`` is relative to the dataset's folder (in a mirror and in the cache);
+    ``bytes`` is its size, ``width``/``height`` its size in pixels, ``mode`` its PIL mode (RGB, RGBA or L)."""
+
+    dataset: str
+    image: str
+    role: str
+    file: str
+    sha256: str
+    bytes: int
+    width: int
+    height: int
+    mode: str
+    url: str
+    notes: str
+    mirror_folders: tuple[str, ...]
+
+    @property
+    def entry(self) -> FileEntry:
+        """What :func:`dipbench.datasets.download.fetch_file` needs."""
+        return FileEntry(
+            name=f"{self.dataset}/{self.file}",
+            sha256=self.sha256,
+            size=self.bytes,
+            url=self.url,
+            mirror_paths=tuple(f"{folder}/{self.file}" for folder in self.mirror_folders),
+        )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A registered dataset.
+
+    images: image names in the dataset's fixed order (lower case; for ``dip_paper_assets`` the asset path
+        without ``.png``).
+    channels: 3 or 1, how :func:`load_gt` returns every image (gray files replicated to RGB, RGB files with
+        equal channels reduced to one); None where the files are mixed and kept as stored.
+    kind: ``benchmark``, ``results`` or ``builtin`` (see ``dipbench/datasets/data/index.yaml``).
+    roles: the file roles present, ``gt`` first.
+    caveats: image -> reason a report may want averages without it (the Lena image).
+    """
+
+    name: str
+    images: list[str]
+    channels: int | None
+    description: str
+    licence: str
+    citation: str
+    kind: str = "benchmark"
+    roles: tuple[str, ...] = ("gt",)
+    caveats: dict[str, str] = field(default_factory=dict)
+    files: tuple[RegistryFile, ...] = field(default=(), repr=False)
+    mirror_folders: tuple[str, ...] = ()
+
+    def file(self, image: str, role: str = "gt") -> RegistryFile | None:
+        """The registry row of (image, role), or None if there is none."""
+        return next((f for f in self.files if f.image == image and f.role == role), None)
+
+    @property
+    def builtin(self) -> bool:
+        return self.kind == "builtin"
+
+
+# --------------------------------------------------------------------------------------------- registry
+
+
+@functools.lru_cache(maxsize=None)
+def _registry() -> dict[str, Dataset]:
+    index_path = REGISTRY_DIR / "index.yaml"
+    try:
+        index = yaml.safe_load(index_path.read_text(encoding="utf-8"))["datasets"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ConfigError(f"cannot read the dataset registry {index_path}: {exc}") from None
+    return {name: _load_dataset(name, meta or {}) for name, meta in index.items()}
+
+
+def _load_dataset(name: str, meta: dict) -> Dataset:
+    path = REGISTRY_DIR / f"{name}.tsv"
+    kind = meta.get("kind", "benchmark")
+    channels = meta.get("channels")
+    if kind not in KINDS or channels not in (1, 3, None):
+        raise ConfigError(f"{REGISTRY_DIR / 'index.yaml'}: dataset {name!r} has kind {kind!r}, channels {channels!r}")
+    folders = tuple(meta.get("mirror_folders") or (name,))
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+            if tuple(reader.fieldnames or ()) != COLUMNS:
+                raise ConfigError(f"{path}: expected the columns {' '.join(COLUMNS)}")
+            files = tuple(
+                RegistryFile(
+                    dataset=name,
+                    image=row["image"],
+                    role=row["role"],
+                    file=row["file"],
+                    sha256=row["sha256"].lower(),
+                    bytes=int(row["bytes"]),
+                    width=int(row["width"]),
+                    height=int(row["height"]),
+                    mode=row["mode"],
+                    url=row["url"],
+                    notes=row["notes"],
+                    mirror_folders=folders,
+                )
+                for row in reader
+            )
+    except OSError as exc:
+        raise ConfigError(f"cannot read the registry table {path}: {exc.strerror or exc}") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"{path}: malformed row ({exc})") from None
+    if len({(f.image, f.role) for f in files}) != len(files):
+        raise ConfigError(f"{path}: an (image, role) pair appears twice")
+    if any(not re.fullmatch(r"[0-9a-f]{64}", f.sha256) for f in files):
+        raise ConfigError(f"{path}: a sha256 is not 64 hex digits")
+    images = list(dict.fromkeys(f.image for f in files))
+    roles = tuple(dict.fromkeys(["gt"] * any(f.role == "gt" for f in files) + [f.role for f in files]))
+    return Dataset(
+        name=name,
+        images=images,
+        channels=channels,
+        description=" ".join(str(meta.get("description", "")).split()),
+        licence=" ".join(str(meta.get("licence", "")).split()),
+        citation=" ".join(str(meta.get("citation", "")).split()),
+        kind=kind,
+        roles=roles,
+        caveats=dict(meta.get("caveats") or {}),
+        files=files,
+        mirror_folders=folders,
+    )
+
+
+def list_datasets(kind: str | None = None) -> list[Dataset]:
+    """Every registered dataset in registry order, or only those of ``kind`` (benchmark/results/builtin)."""
+    if kind is not None and kind not in KINDS:
+        raise ConfigError(f"unknown dataset kind {kind!r}; known: {', '.join(KINDS)}")
+    return [ds for ds in _registry().values() if kind is None or ds.kind == kind]
+
+
+def get_dataset(name: str) -> Dataset:
+    """The dataset called ``name``; an unknown name raises :class:`ConfigError` listing the known ones."""
+    try:
+        return _registry()[name]
+    except KeyError:
+        raise ConfigError(f"unknown dataset {name!r}; known datasets: {', '.join(_registry())}") from None
+
+
+def image_names(name: str) -> list[str]:
+    """The dataset's image names in their fixed order. Reads only the registry: never downloads."""
+    return list(get_dataset(name).images)
+
+
+def input_roles() -> list[str]:
+    """Every published-input role in the registry (``noisy_s25``, ``masked_50p``)."""
+    roles = (role for ds in _registry().values() for role in ds.roles)
+    return sorted({role for role in roles if role not in ("gt", "asset")})
+
+
+def registry_file(name: str, image: str, role: str = "gt") -> RegistryFile:
+    """The registry row of (dataset, image, role); :class:`ConfigError` if there is none."""
+    dataset = get_dataset(name)
+    row = dataset.file(image, role)
+    if row is None:
+        if image not in dataset.images:
+            shown = ", ".join(dataset.images[:30]) + (", ..." if len(dataset.images) > 30 else "")
+            raise ConfigError(f"dataset {name!r} has no image {image!r}; its images: {shown}")
+        raise ConfigError(f"dataset {name!r} has no {role!r} file for image {image!r}")
+    return row
+
+
+# --------------------------------------------------------------------------------------------- settings
+
+
+def default_cache_dir() -> Path:
+    """``datasets/cache`` of the repository when dipbench runs from a checkout (editable install), else the
+    user's cache folder (``$XDG_CACHE_HOME/dipbench``, default ``~/.cache/dipbench``)."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "Snakefile").is_file() and (checkout / "datasets").is_dir():
+        return checkout / "datasets" / "cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dipbench"
+
+
+def cache_dir(cache: str | os.PathLike | None = None) -> Path:
+    """The cache folder: ``cache``, else ``$DIPBENCH_DATA``, else :func:`default_cache_dir`."""
+    if cache is not None:
+        return Path(cache).expanduser()
+    env = os.environ.get(ENV_DATA)
+    return Path(env).expanduser() if env else default_cache_dir()
+
+
+def parse_mirrors(spec: MirrorSpec) -> list[str]:
+    """Split a mirror setting into a list: ``;`` always separates; ``os.pathsep`` separates pieces that
+    contain no URL (so ``/a:/b`` is two folders on POSIX but ``http://host:8000/x`` stays one URL)."""
+    if spec is None:
+        return []
+    if isinstance(spec, (str, os.PathLike)):
+        mirrors = []
+        for piece in str(spec).split(";"):
+            pieces = [piece] if "://" in piece else piece.split(os.pathsep)
+            mirrors.extend(p.strip() for p in pieces if p.strip())
+        return mirrors
+    return [m for item in spec for m in parse_mirrors(item)]
+
+
+def mirrors(mirror: MirrorSpec = None) -> list[str]:
+    """The mirrors to try, in order: those of the argument, then those of ``$DIPBENCH_MIRROR``."""
+    found = parse_mirrors(mirror) + parse_mirrors(os.environ.get(ENV_MIRROR))
+    return list(dict.fromkeys(found))
+
+
+def _offline() -> bool:
+    return os.environ.get(ENV_OFFLINE, "").strip().lower() in ("1", "true", "yes")
+
+
+def _skimage_path(row: RegistryFile) -> Path:
+    import skimage
+
+    return Path(skimage.__file__).parent / "data" / row.file
+
+
+# --------------------------------------------------------------------------------------------- files
+
+
+def local_path(name: str, image: str, role: str = "gt", cache: str | os.PathLike | None = None) -> Path:
+    """Where the file of (dataset, image, role) is or will be: ``<cache>/<dataset>/<file>``, or the file
+    in scikit-image's data folder for a built-in dataset. Nothing is fetched or checked."""
+    row = registry_file(name, image, role)
+    if get_dataset(name).builtin:
+        return _skimage_path(row)
+    return cache_dir(cache) / name / row.file
+
+
+def file_path(
+    name: str,
+    image: str,
+    role: str = "gt",
+    *,
+    mirror: MirrorSpec = None,
+    cache: str | os.PathLike | None = None,
+    retries: int = 3,
+    backoff: float = 1.0,
+    timeout: float = 30.0,
+) -> Path:
+    """The verified local copy of (dataset, image, role), fetched first if missing or tampered.
+
+    Built-in images are returned from scikit-image's data folder as they are (no checksum), and fetched
+    into the cache only if that scikit-image has no such file. Raises :class:`ConfigError` for an unknown
+    dataset, image or role, :class:`DownloadError`/:class:`ChecksumError` if no source has the file.
+    """
+    row = registry_file(name, image, role)
+    if get_dataset(name).builtin:
+        path = _skimage_path(row)
+        if path.is_file():
+            return path
+    dest = cache_dir(cache) / name / row.file
+    return fetch_file(
+        row.entry,
+        dest,
+        mirrors(mirror),
+        retries=retries,
+        backoff=backoff,
+        timeout=timeout,
+        canonical=not _offline(),
+    )
+
+
+def gt_path(name: str, image: str, *, mirror: MirrorSpec = None, cache: str | os.PathLike | None = None) -> Path:
+    """The verified ground-truth file of ``image`` (fetched if needed)."""
+    return file_path(name, image, "gt", mirror=mirror, cache=cache)
+
+
+def _read_mode(name: str) -> str:
+    channels = get_dataset(name).channels
+    return {3: "to_rgb", 1: "to_gray"}.get(channels, "any")
+
+
+def load_gt(name: str, image: str, *, mirror: MirrorSpec = None, cache: str | os.PathLike | None = None) -> np.ndarray:
+    """The ground truth as (H, W, C) float32 in [0, 1], C = the dataset's ``channels``; native size
+    (no modcrop or crop: tasks do that)."""
+    return read_image(gt_path(name, image, mirror=mirror, cache=cache), _read_mode(name))
+
+
+def input_path(
+    name: str, image: str, role: str, *, mirror: MirrorSpec = None, cache: str | os.PathLike | None = None
+) -> Path | None:
+    """The verified published input of ``role`` (``noisy_s25``, ``masked_50p``) for ``image``, or None when
+    the dataset has no such input. An unknown role or image raises :class:`ConfigError`."""
+    known = input_roles()
+    if role not in known:
+        raise ConfigError(f"unknown input role {role!r}; known: {', '.join(known)}")
+    dataset = get_dataset(name)
+    if image not in dataset.images:
+        registry_file(name, image)  # raises the ConfigError naming the images
+    if dataset.file(image, role) is None:
+        return None
+    return file_path(name, image, role, mirror=mirror, cache=cache)
+
+
+def load_input(
+    name: str, image: str, role: str, *, mirror: MirrorSpec = None, cache: str | os.PathLike | None = None
+) -> np.ndarray | None:
+    """The published input as (H, W, C) float32 in [0, 1] (channels as :func:`load_gt`), or None."""
+    path = input_path(name, image, role, mirror=mirror, cache=cache)
+    return None if path is None else read_image(path, _read_mode(name))
+
+
+# --------------------------------------------------------------------------------------------- bulk
+
+
+def _resolve_names(names: str | Iterable[str]) -> list[Dataset]:
+    if isinstance(names, str):
+        names = [names]
+    return [get_dataset(name) for name in names]
+
+
+def fetch(
+    names: str | Iterable[str],
+    *,
+    roles: Iterable[str] | None = None,
+    mirror: MirrorSpec = None,
+    cache: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    jobs: int = 4,
+    retries: int = 3,
+    backoff: float = 1.0,
+    timeout: float = 30.0,
+) -> list[Path]:
+    """Fetch and verify every file of the named datasets (only ``roles`` if given) into the cache.
+
+    Files already cached and verified are not fetched again. ``jobs`` files are fetched concurrently; a
+    tqdm bar shows progress (``progress`` None: only on a terminal). Every file is attempted; then a
+    single failure is re-raised, several are summed up in one :class:`DownloadError` (a
+    :class:`ChecksumError` if all were checksum mismatches). Returns the local paths in registry order.
+    """
+    from tqdm.auto import tqdm
+
+    wanted = None if roles is None else set(roles)
+    rows = [row for ds in _resolve_names(names) for row in ds.files if wanted is None or row.role in wanted]
+
+    def one(row: RegistryFile) -> Path:
+        return file_path(
+            row.dataset, row.image, row.role, mirror=mirror, cache=cache, retries=retries, backoff=backoff,
+            timeout=timeout,
+        )
+
+    paths: dict[int, Path] = {}
+    failures: list[DownloadError] = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, tqdm(
+        total=len(rows), unit="file", desc="fetch", disable=(None if progress is None else not progress)
+    ) as bar:
+        futures = {pool.submit(one, row): i for i, row in enumerate(rows)}
+        for future in as_completed(futures):
+            try:
+                paths[futures[future]] = future.result()
+            except DownloadError as exc:
+                failures.append(exc)
+            bar.update(1)
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        cls = ChecksumError if all(isinstance(f, ChecksumError) for f in failures) else DownloadError
+        raise cls(f"{len(failures)} of {len(rows)} files could not be fetched; first: {failures[0]}")
+    return [paths[i] for i in range(len(rows))]
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """The state of one cached file: ``ok``, ``missing``, ``bad`` (wrong sha256), or for a built-in image
+    ``differs`` (the installed scikit-image ships other bytes than registered; not an error)."""
+
+    dataset: str
+    image: str
+    role: str
+    path: Path
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class VerifyReport:
+    """What :func:`verify` found, one :class:`FileStatus` per registered file."""
+
+    files: list[FileStatus]
+
+    @property
+    def ok(self) -> bool:
+        """True when no file is missing or bad."""
+        return not self.problems()
+
+    def problems(self) -> list[FileStatus]:
+        return [f for f in self.files if f.status in ("missing", "bad")]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """dataset -> status -> number of files."""
+        counts: dict[str, dict[str, int]] = {}
+        for f in self.files:
+            per = counts.setdefault(f.dataset, {})
+            per[f.status] = per.get(f.status, 0) + 1
+        return counts
+
+    def summary(self) -> str:
+        """One line per dataset, then one per problem."""
+        lines = [
+            f"{name}: " + ", ".join(f"{n} {status}" for status, n in sorted(per.items()))
+            for name, per in self.counts().items()
+        ]
+        lines += [f"  {f.status}: {f.path}{' (' + f.detail + ')' if f.detail else ''}" for f in self.problems()]
+        return "\n".join(lines)
+
+
+def verify(names: str | Iterable[str], *, cache: str | os.PathLike | None = None) -> VerifyReport:
+    """Check every cached file of the named datasets against its sha256, without fetching anything."""
+    statuses = []
+    for dataset in _resolve_names(names):
+        for row in dataset.files:
+            path = local_path(dataset.name, row.image, row.role, cache)
+            if not path.is_file():
+                status, detail = "missing", ""
+            else:
+                actual = sha256_of(path)
+                if actual == row.sha256:
+                    status, detail = "ok", ""
+                else:
+                    status = "differs" if dataset.builtin else "bad"
+                    detail = f"sha256 {actual}, expected {row.sha256}"
+            statuses.append(FileStatus(dataset.name, row.image, row.role, path, status, detail))
+    return VerifyReport(statuses)
+
+
+def cached_count(name: str, cache: str | os.PathLike | None = None) -> int:
+    """How many of the dataset's files are present in the cache (presence only; see :func:`verify`)."""
+    dataset = get_dataset(name)
+    return sum(local_path(name, row.image, row.role, cache).is_file() for row in dataset.files)

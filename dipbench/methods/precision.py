@@ -1,0 +1,81 @@
+"""The precision switch of the DIP loop: ``fp32``, ``bf16`` or ``auto``.
+
+``bf16`` runs the network's forward (and so its backward) under ``torch.autocast`` with bfloat16; the
+weights, the optimiser state, the loss and every bookkept quantity (EMA, curves, early stopping) stay
+float32. ``auto`` picks bf16 only where the hardware computes bf16 natively *and* bf16 was measured to
+keep the numbers (benchmarks/dip_speed.py: mean final PSNR within 0.1 dB of fp32); everywhere else fp32.
+
+Native bf16: CUDA devices of compute capability 8.0 or newer, and CPUs with AVX-512 BF16 or AMX-BF16.
+Other CPUs (e.g. AVX-512 without BF16) emulate bf16 in oneDNN and run it about 3x *slower* than fp32,
+so ``auto`` keeps fp32 there.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from ..errors import ConfigError
+
+PRECISIONS = ("fp32", "bf16", "auto")
+
+#: Device kinds on which ``auto`` chooses bf16 (the hardware must also be native, see :func:`native_bf16`).
+#: Evidence (benchmarks/README.md): bf16 autocast with the fp32 output layer kept the numbers,
+#: ``dip_speed.py --size 64 --steps 600 --precision bf16`` gave a mean final-PSNR gap of -0.065 dB over 3
+#: seeds against fp32 (per seed +0.04, +0.01, -0.25; emulated bf16, which rounds like native bf16). Its
+#: speed was measured only where it is emulated (2.8x slower there, hence not "cpu"); native bf16 is
+#: faster (tensor cores; 1.9x with channels_last on an AVX-512-BF16 CPU, docs/protocol.md section 7).
+#: Re-run ``dip_speed.py --precision bf16`` on such a device and remove its kind here if it fails.
+BF16_AUTO_KINDS: frozenset[str] = frozenset({"cuda", "cpu-bf16"})
+
+
+def validate(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_flags() -> frozenset[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def native_bf16(device: torch.device | str) -> bool:
+    """True if ``device`` computes bf16 convolutions in hardware (not by emulation)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.get_device_capability(device)[0] >= 8
+    if device.type == "cpu":
+        return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
+    return False
+
+
+def device_kind(device: torch.device | str) -> str:
+    """``cuda`` or ``cpu-bf16`` / ``cpu`` (whether the CPU has native bf16), or the device type."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return "cpu-bf16" if native_bf16(device) else "cpu"
+    return device.type
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``fp32`` or ``bf16``: what the loop runs (``auto`` resolved for ``device``)."""
+    validate(precision)
+    if precision != "auto":
+        return precision
+    kind = device_kind(device)
+    return "bf16" if kind in BF16_AUTO_KINDS and native_bf16(device) else "fp32"
+
+
+def autocast(precision: str, device: torch.device | str):
+    """The autocast context of a resolved precision (a disabled one for fp32)."""
+    device = torch.device(device)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")

@@ -1,0 +1,210 @@
+"""The workflow's jobs, one function each: make an observation, restore it with one method (or several
+seeds at once), average runs, evaluate a restored image.
+
+These are what the workflow's rules and the CLI call. Every output is written atomically, and the JSON
+record is written last, so a killed job leaves nothing that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import __version__
+from ..atomic import atomic_open, write_json
+from ..datasets import registry as datasets
+from ..errors import ImageError
+from ..imaging.io import as_hwc, read_image, write_png
+from ..imaging.resize import square_resize
+from ..metrics import score
+from ..seeding import derive_seed
+from ..tasks import Observation, make_task
+
+def make_observation(spec: "ObservationSpec", dataset: str, image: str, seed: int,
+                     mirror: str | None = None) -> Observation:
+    """Load a ground truth, prepare it for the task and degrade it with a seed derived from its identity.
+
+    Where the dataset carries the DIP authors' published input for this task (``Task.published_input``:
+    sigma 25 noisy images, 50% masked images) and ``spec.published_inputs`` is true, that input is used
+    instead of a new draw.
+    """
+    task = make_task(**spec.task)
+    gt = datasets.load_gt(dataset, image, mirror=mirror)
+    published = _published_input(spec, task, dataset, image, mirror)
+    if spec.image_size:
+        gt = square_resize(gt, spec.image_size)
+        published = None
+    gt = task.prepare_gt(gt)
+    rng = np.random.default_rng(derive_seed("observation", spec.id, dataset, image, seed))
+    inputs = {} if published is None else task.published_inputs(published, gt)
+    obs = task.degrade(gt, rng, **inputs)
+    obs.dataset, obs.image, obs.seed = dataset, image, seed
+    obs.source = "simulated" if published is None else "published"
+    return obs
+
+
+def _published_input(spec, task, dataset, image, mirror):
+    if not spec.published_inputs or task.published_input is None:
+        return None
+    param, value, role = task.published_input
+    if task.params[param] != value or role not in datasets.get_dataset(dataset).roles:
+        return None
+    path = datasets.input_path(dataset, image, role, mirror=mirror)
+    if path is None:
+        return None
+    channels = datasets.get_dataset(dataset).channels
+    return read_image(path, "to_rgb" if channels == 3 else "to_gray")
+
+
+def prepare(spec: "ObservationSpec", dataset: str, image: str, seed: int, out: str | os.PathLike,
+            mirror: str | None = None) -> Observation:
+    """Make an observation and save it to ``out`` (.npz), with a viewable ``<out stem>.png`` beside it."""
+    obs = make_observation(spec, dataset, image, seed, mirror)
+    out = Path(out)
+    write_png(out.with_suffix(".png"), obs.y)
+    obs.save(out)
+    return obs
+
+
+def restore(obs_path: str | os.PathLike, method: str, params: dict[str, Any], seed: int, out_dir: str | os.PathLike,
+            *, device: str = "auto", threads: int | None = None, progress: bool = False,
+            identity: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Restore one observation; writes ``restored.png``, ``curve.csv`` (maybe empty) and ``run.json``.
+
+    The method's seed is derived from the run identity (method, task and its parameters, dataset, image,
+    observation seed, run seed), so the same run gives the same CPU result on any machine. Returns the
+    run record.
+    """
+    return restore_seeds(obs_path, method, params, [seed], [out_dir], device=device, threads=threads,
+                         progress=progress, identity=identity)[0]
+
+
+def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, Any], seeds: Sequence[int],
+                  out_dirs: Sequence[str | os.PathLike], *, device: str = "auto", threads: int | None = None,
+                  progress: bool = False, identity: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Restore one observation once per seed, writing run k's files to ``out_dirs[k]``; returns the records.
+
+    The runs go through :meth:`Method.restore_many`, which fuses them into one fit for methods that can
+    (DIP: one grouped network, equal to separate runs up to rounding) and runs them one by one
+    otherwise. Each run's seed is derived exactly as in :func:`restore`.
+    """
+    from ..methods import RunContext, get_method
+
+    if len(seeds) != len(out_dirs) or not seeds:
+        raise ValueError("restore_seeds needs one output folder per seed, and at least one seed")
+    if threads:
+        _set_threads(threads)
+    obs = Observation.load(obs_path)
+    cls = get_method(method)
+    instance = cls(obs.task, **params)
+    if threads:
+        _set_threads(threads)  # again: the method's module may have imported torch
+    task_slug = make_task(obs.task, **obs.task_params).slug
+    run_seeds = [derive_seed("run", method, task_slug, obs.dataset, obs.image, obs.seed, seed) for seed in seeds]
+    contexts = [RunContext(seed=run_seed, device=device, progress=progress, threads=threads) for run_seed in run_seeds]
+    start = time.perf_counter()
+    results = instance.restore_many(obs, contexts)
+    runtime = (time.perf_counter() - start) / len(seeds)  # a fused fit's time is shared by its runs
+    records = []
+    for seed, run_seed, result, out_dir in zip(seeds, run_seeds, results, out_dirs):
+        image = as_hwc(result.image)
+        if image.shape != obs.output_shape:
+            raise ImageError(f"method {method!r} returned shape {image.shape}, expected {obs.output_shape}")
+        out_dir = Path(out_dir)
+        write_png(out_dir / "restored.png", image)
+        with atomic_open(out_dir / "curve.csv", "w") as handle:
+            if result.curve is not None:
+                result.curve.to_csv(handle, index=False)
+        record = {
+            **(identity or {}),
+            "task": obs.task,
+            "task_params": obs.task_params,
+            "dataset": obs.dataset,
+            "image": obs.image,
+            "method": method,
+            "method_version": cls.version,
+            "params": instance.params,
+            "seed": seed,
+            "run_seed": run_seed,
+            "runtime_s": runtime,
+            "device": str(result.info.get("device", device if device != "auto" else "cpu")),
+            "precision": result.info.get("precision", "fp32"),
+            "torch_version": _torch_version(),
+            "dipbench_version": __version__,
+            "python": platform.python_version(),
+            "info": {k: v for k, v in result.info.items() if k not in ("device", "precision")},
+            "observation": str(obs_path),
+        }
+        write_json(out_dir / "run.json", record)
+        records.append(record)
+    return records
+
+
+def _set_threads(threads: int) -> None:
+    """Limit CPU threads: OMP_NUM_THREADS for libraries not yet imported, torch's setting if it is."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def _torch_version() -> str | None:
+    return sys.modules["torch"].__version__ if "torch" in sys.modules else None
+
+
+def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json: str | os.PathLike, protocol: str,
+             out: str | os.PathLike) -> dict[str, Any]:
+    """Score a restored PNG under ``protocol`` and write the flat result record (run record + metrics)."""
+    obs = Observation.load(obs_path)
+    pred = read_image(restored, "to_rgb" if obs.channels == 3 else "to_gray")
+    record = json.loads(Path(run_json).read_text())
+    metrics = score(obs.gt, pred, obs.task, protocol, scale=obs.task_params.get("scale"), target=obs.target)
+    flat = {k: v for k, v in record.items() if k not in ("params", "task_params", "info")}
+    flat.update(metrics)
+    flat["params"] = json.dumps(record["params"], sort_keys=True)
+    flat["task_params"] = json.dumps(record["task_params"], sort_keys=True)
+    for key, value in record["params"].items():  # every parameter as its own column, e.g. param_bn_init
+        flat[f"param_{key}"] = value if isinstance(value, (int, float, str, bool)) or value is None else json.dumps(value)
+    for key, value in record.get("info", {}).items():
+        if isinstance(value, (int, float, str, bool)) or value is None:
+            flat[key] = value
+        else:
+            flat[key] = json.dumps(value, sort_keys=True)
+    flat["task_slug"] = make_task(obs.task, **obs.task_params).slug
+    flat["input_source"] = obs.source
+    if obs.y.shape == obs.output_shape:  # denoising, inpainting: how good the degraded input itself is
+        flat["input_psnr"] = score(obs.gt, obs.y, obs.task, protocol, target=obs.target)["psnr"]
+    flat["restored"] = str(restored)
+    flat["curve"] = str(Path(restored).with_name("curve.csv"))
+    write_json(out, flat)
+    return flat
+
+
+def ensemble(member_images: list[str | os.PathLike], member_records: list[str | os.PathLike],
+             out_dir: str | os.PathLike, identity: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Average restored images over runs (the paper's "average of two runs"); writes a run like restore."""
+    images = [read_image(path) for path in member_images]
+    records = [json.loads(Path(path).read_text()) for path in member_records]
+    first = records[0]
+    out_dir = Path(out_dir)
+    write_png(out_dir / "restored.png", np.mean(images, axis=0))
+    with atomic_open(out_dir / "curve.csv", "w"):
+        pass
+    record = {
+        **first,
+        **(identity or {}),
+        "method": f"ensemble:{first['method']}",
+        "seed": 0,
+        "run_seed": None,
+        "runtime_s": float(sum(r["runtime_s"] for r in records)),
+        "info": {"ensemble_of": (identity or {}).get("of", first.get("label")), "ensemble_size": len(records),
+                 "ensemble_seeds": json.dumps([r["seed"] for r in records])},
+    }
+    write_json(out_dir / "run.json", record)
+    return record

@@ -1,0 +1,280 @@
+"""Workflow configuration: validation with defaults, and the static list of jobs it implies.
+
+``load_config`` checks a config (a YAML path or a dict) against ``config.schema.yaml`` beside this module
+(package data; its task and protocol enums are filled in from the registries), fills defaults, then checks every task, method label, method parameter and dataset against the registries,
+so a typo fails at once with one line. ``Plan`` enumerates observations and runs from the registry alone
+(no download), which lets Snakemake build the whole DAG offline.
+
+File layout under ``results``::
+
+    observations/<observation id>/<dataset>/<image>/seed<seed>.npz   one degraded input, shared by methods
+    runs/<experiment>/<label>/<dataset>/<image>/seed<seed>/{restored.png,curve.csv,run.json}
+    metrics/<protocol>/<experiment>/<label>/<dataset>/<image>/seed<seed>.json
+    tables/, figures/
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import yaml
+
+from ..datasets import registry as datasets
+from ..errors import ConfigError
+from ..metrics import protocol_names
+from ..tasks import make_task, task_names
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """The identity of one restore run; ``seed`` is the user-facing seed index (0, 1, ...)."""
+
+    experiment: str
+    label: str
+    dataset: str
+    image: str
+    seed: int
+
+    @property
+    def run_dir(self) -> str:
+        return f"runs/{self.experiment}/{self.label}/{self.dataset}/{self.image}/seed{self.seed}"
+
+    def metrics_path(self, protocol: str) -> str:
+        return f"metrics/{protocol}/{self.experiment}/{self.label}/{self.dataset}/{self.image}/seed{self.seed}.json"
+
+
+@dataclass(frozen=True)
+class ObservationSpec:
+    """How to make one observation: task parameters, optional demo resize, published inputs or not."""
+
+    task: dict[str, Any]
+    image_size: int | None
+    published_inputs: bool
+
+    @property
+    def id(self) -> str:
+        task = make_task(**self.task)
+        parts = [task.slug]
+        if self.image_size:
+            parts.append(f"size{self.image_size}")
+        if not self.published_inputs:
+            parts.append("simulated")
+        return "_".join(parts)
+
+
+def config_schema() -> dict[str, Any]:
+    """The config's JSON schema, with the registered task names and metric protocols as its enums."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema["properties"]["protocols"]["items"] = {"enum": protocol_names()}
+    experiment = schema["properties"]["experiments"]["additionalProperties"]
+    experiment["properties"]["task"]["properties"]["name"] = {"enum": task_names()}
+    return schema
+
+
+def _validator():
+    schema = config_schema()
+    base = jsonschema.Draft202012Validator
+
+    def set_defaults(validator, properties, instance, schema):
+        for name, sub in properties.items():
+            if isinstance(instance, dict) and "default" in sub and name not in instance:
+                instance[name] = copy.deepcopy(sub["default"])
+        yield from base.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    extended = jsonschema.validators.extend(base, {"properties": set_defaults})
+    return extended(schema)
+
+
+def load_config(source: str | os.PathLike | dict) -> "Plan":
+    """Validate a config (YAML path or dict) and return its :class:`Plan`; errors are :class:`ConfigError`."""
+    if isinstance(source, dict):
+        config = copy.deepcopy(source)
+    else:
+        path = Path(source)
+        try:
+            config = yaml.safe_load(path.read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    validator = _validator()
+    for key, sub in validator.schema["properties"].items():  # `snakemake --config key=true` passes a string
+        if sub.get("type") == "boolean" and isinstance(config.get(key), str):
+            config[key] = {"true": True, "false": False}.get(config[key].lower(), config[key])
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
+        raise ConfigError(f"invalid config at {where}: {first.message}")
+    plan = Plan(config)
+    plan.check()
+    return plan
+
+
+def import_plugins(plugins: list[str]) -> None:
+    """Import modules that register extra methods: dotted module names or paths of .py files."""
+    for plugin in plugins:
+        if plugin.endswith(".py"):
+            path = Path(plugin)
+            if not path.is_file():
+                raise ConfigError(f"plugin file not found: {plugin}")
+            name = f"dipbench_plugin_{path.stem}"
+            if name in sys.modules:
+                continue
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        else:
+            try:
+                importlib.import_module(plugin)
+            except ImportError as exc:
+                raise ConfigError(f"cannot import plugin {plugin!r}: {exc}") from None
+
+
+class Plan:
+    """A validated configuration and the jobs it implies."""
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+        import_plugins(config["plugins"])
+
+    @property
+    def results(self) -> Path:
+        return Path(self.config["results"])
+
+    @property
+    def protocols(self) -> list[str]:
+        return list(self.config["protocols"])
+
+    @property
+    def experiments(self) -> dict[str, dict[str, Any]]:
+        return self.config["experiments"]
+
+    def method_entry(self, label: str) -> dict[str, Any]:
+        """``{"method": registry name, "params": {...}, "display": str}`` for a label."""
+        entry = self.config["methods"].get(label) or {}
+        return {"method": entry.get("method", label), "params": dict(entry.get("params", {})),
+                "display": entry.get("display", label)}
+
+    def method_params(self, experiment: str, label: str) -> dict[str, Any]:
+        """Parameters of a label in an experiment, resolved against the method's defaults (smoke included)."""
+        from ..methods import get_method
+
+        entry = self.method_entry(label)
+        overrides = {**entry["params"], **self.experiments[experiment]["params"].get(label, {})}
+        cls = get_method(entry["method"])
+        return cls.resolve_params(self.experiments[experiment]["task"]["name"], overrides,
+                                  smoke=self.config["smoke"])
+
+    def observation_spec(self, experiment: str, label: str) -> ObservationSpec:
+        exp = self.experiments[experiment]
+        label = exp["ensembles"].get(label, {}).get("of", label)
+        task = {**exp["task"], **exp["task_overrides"].get(label, {})}
+        return ObservationSpec(task=task, image_size=exp["image_size"], published_inputs=exp["published_inputs"])
+
+    def images(self, experiment: str, dataset: str) -> list[str]:
+        subset = self.experiments[experiment]["images"].get(dataset)
+        names = datasets.image_names(dataset)
+        if subset is None:
+            return names
+        unknown = sorted(set(subset) - set(names))
+        if unknown:
+            raise ConfigError(f"experiment {experiment!r}: dataset {dataset!r} has no image(s) {unknown}")
+        return list(subset)
+
+    def threads(self, label: str) -> int:
+        threads = self.config["threads"]
+        return int(threads.get(label, threads.get("default", 1)))
+
+    def runs(self) -> Iterator[RunKey]:
+        """Every run: each method label x dataset x image x seed, then each ensemble label at seed 0."""
+        for name, exp in self.experiments.items():
+            for dataset in exp["datasets"]:
+                for image in self.images(name, dataset):
+                    for label in exp["methods"]:
+                        for seed in exp["seeds"]:
+                            yield RunKey(name, label, dataset, image, seed)
+                    for label in exp["ensembles"]:
+                        yield RunKey(name, label, dataset, image, 0)
+
+    def fused_labels(self, experiment: str) -> list[str]:
+        """Labels of ``experiment`` whose seeds run as one fused job (``fuse_seeds``, more than one seed,
+        and a method that fuses runs)."""
+        from ..methods import get_method
+
+        exp = self.experiments[experiment]
+        if not self.config["fuse_seeds"] or len(exp["seeds"]) < 2:
+            return []
+        return [label for label in exp["methods"]
+                if getattr(get_method(self.method_entry(label)["method"]), "fuses_runs", False)]
+
+    def ensemble_members(self, key: RunKey) -> list[RunKey]:
+        """The runs whose restored images an ensemble run averages."""
+        exp = self.experiments[key.experiment]
+        of = exp["ensembles"][key.label]["of"]
+        return [RunKey(key.experiment, of, key.dataset, key.image, seed) for seed in exp["seeds"]]
+
+    @property
+    def ensemble_labels(self) -> list[str]:
+        return sorted({label for exp in self.experiments.values() for label in exp["ensembles"]})
+
+    @cached_property
+    def observations(self) -> dict[str, ObservationSpec]:
+        """Every observation id the runs need, with its spec."""
+        specs: dict[str, ObservationSpec] = {}
+        for name, exp in self.experiments.items():
+            for label in exp["methods"]:
+                spec = self.observation_spec(name, label)
+                specs[spec.id] = spec
+        return specs
+
+    def observation_path(self, key: RunKey) -> str:
+        spec = self.observation_spec(key.experiment, key.label)
+        seed = self.experiments[key.experiment]["observation_seed"]
+        return f"observations/{spec.id}/{key.dataset}/{key.image}/seed{seed}.npz"
+
+    def check(self) -> None:
+        """Check names and parameters against the registries (raises :class:`ConfigError`)."""
+        from ..methods import get_method
+
+        known = {d.name for d in datasets.list_datasets()}
+        for name, exp in self.experiments.items():
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ConfigError(f"experiment name {name!r}: use letters, digits, '_' and '-' only")
+            task_name = exp["task"]["name"]
+            for dataset in exp["datasets"]:
+                if dataset not in known:
+                    raise ConfigError(f"experiment {name!r}: unknown dataset {dataset!r}; known: {', '.join(sorted(known))}")
+                self.images(name, dataset)
+            for label, ensemble in exp["ensembles"].items():
+                if ensemble["of"] not in exp["methods"]:
+                    raise ConfigError(f"experiment {name!r}: ensemble {label!r} averages {ensemble['of']!r}, "
+                                      "which is not in its methods")
+                if label in exp["methods"]:
+                    raise ConfigError(f"experiment {name!r}: {label!r} is both a method and an ensemble")
+            for label in list(exp["params"]) + list(exp["task_overrides"]):
+                if label not in exp["methods"]:
+                    raise ConfigError(f"experiment {name!r}: parameters given for {label!r}, which is not in its methods")
+            for label in exp["methods"]:
+                if not label.replace("_", "").replace("-", "").isalnum():
+                    raise ConfigError(f"method label {label!r}: use letters, digits, '_' and '-' only")
+                cls = get_method(self.method_entry(label)["method"])
+                if not cls.supports(task_name):
+                    raise ConfigError(
+                        f"experiment {name!r}: method {label!r} does not support task {task_name!r} "
+                        f"(supports: {cls.tasks_text()})"
+                    )
+                self.method_params(name, label)
+                self.observation_spec(name, label).id  # validates task parameters

@@ -1,0 +1,545 @@
+"""Paper-style result tables, rendered as Markdown and LaTeX (booktabs) without extra dependencies.
+
+One table per (experiment, dataset): methods (labels) as rows, images as columns plus "Avg.", the metric
+averaged over seeds per image, the best value of every column in bold (ties at the shown precision are all
+bold). Where the paper reports a number for a method (see :mod:`dipbench.report.reported`), the PSNR table carries
+"Reported" and "Δ" (reproduced Avg. − reported) columns; :func:`reported_vs_reproduced` gives the compact
+comparison with sources and the values recomputed from the authors' published images.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import write_text
+from ..metrics import metric_facts
+from .naming import file_stem
+from .reported import reported_for_record
+
+AVG = "Avg."
+REPORTED = "Reported"
+DELTA = "Δ"
+
+
+
+@dataclass
+class Table:
+    """A rendered-agnostic table: numeric ``values`` (rows = row names, columns = column names), which cells
+    are bold, per-column decimals, cell suffixes (footnote marks), a caption and notes."""
+
+    values: pd.DataFrame
+    row_title: str = "Method"
+    bold: pd.DataFrame | None = None
+    decimals: dict[str, int] = field(default_factory=dict)
+    signed: set[str] = field(default_factory=set)
+    text: pd.DataFrame | None = None  # string cells overriding the numbers (e.g. a source column)
+    marks: dict[tuple[str, str], str] = field(default_factory=dict)
+    caption: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def cell(self, row: str, column: str) -> str:
+        """The plain text of one cell ("–" when missing)."""
+        if self.text is not None and column in self.text.columns:
+            value = self.text.at[row, column]
+            if isinstance(value, str):
+                return value
+        value = self.values.at[row, column] if column in self.values.columns else np.nan
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if isinstance(value, str):
+            return value
+        decimals = self.decimals.get(column, 2)
+        if column in self.signed:
+            return f"{float(value):+.{decimals}f}"
+        if isinstance(value, (int, np.integer)):
+            return str(int(value))
+        return f"{float(value):.{decimals}f}"
+
+    def _text_columns(self) -> set[str]:
+        return set(self.text.columns) if self.text is not None else set()
+
+    def is_bold(self, row: str, column: str) -> bool:
+        return bool(
+            self.bold is not None and column in self.bold.columns and row in self.bold.index
+            and self.bold.at[row, column]
+        )
+
+    def _cells(self, row: str, empty: str, escape, bold: str) -> list[str]:
+        """The formatted cells of one row: ``escape((text, footnote mark))``, ``bold`` a format string for
+        the best values, ``empty`` for missing ones."""
+        cells = []
+        for column in self.values.columns:
+            text = self.cell(row, column)
+            if not text:
+                cells.append(empty)
+                continue
+            text = escape((text, self.marks.get((row, column), "")))
+            cells.append(bold.format(text) if self.is_bold(row, column) else text)
+        return cells
+
+    def to_markdown(self, caption: bool = True) -> str:
+        """A GitHub-flavoured Markdown table (bold as ``**x**``), caption in italics above, notes below."""
+        columns = list(self.values.columns)
+        header = [self.row_title] + columns
+        lines = []
+        if caption and self.caption:
+            lines += [f"*{_md_escape(self.caption)}*", ""]
+        lines.append("| " + " | ".join(_md_escape(h) for h in header) + " |")
+        lines.append("| --- | " + " | ".join("---" if c in self._text_columns() else "---:" for c in columns) + " |")
+        for row in self.values.index:
+            cells = [_md_escape(str(row))] + self._cells(row, "–", lambda t: _md_escape(t[0]) + t[1], "**{}**")
+            lines.append("| " + " | ".join(cells) + " |")
+        if self.notes:
+            lines.append("")
+            lines += [f"- {_md_escape(note)}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def to_latex(self, caption: bool = True) -> str:
+        """A booktabs ``tabular`` (needs ``\\usepackage{booktabs}``); bold as ``\\textbf{x}``, the caption as
+        a comment above, notes as full-width rows below the rule."""
+        columns = list(self.values.columns)
+        ncols = len(columns) + 1
+        lines = []
+        if caption and self.caption:
+            lines.append("% " + self.caption.replace("\n", " "))
+        lines.append("\\begin{tabular}{l" + "".join("l" if c in self._text_columns() else "r" for c in columns) + "}")
+        lines.append("\\toprule")
+        lines.append(" & ".join(latex_escape(h) for h in [self.row_title] + columns) + " \\\\")
+        lines.append("\\midrule")
+        for row in self.values.index:
+            cells = [latex_escape(str(row))] + self._cells(row, "--", lambda t: latex_escape(t[0] + t[1]),
+                                                           "\\textbf{{{}}}")
+            lines.append(" & ".join(cells) + " \\\\")
+        lines.append("\\bottomrule")
+        for note in self.notes:
+            lines.append(f"\\multicolumn{{{ncols}}}{{l}}{{\\footnotesize {latex_escape(note)}}} \\\\")
+        lines.append("\\end{tabular}")
+        return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "Δ": r"$\Delta$",
+    "–": "--",
+    "−": "$-$",
+    "±": r"$\pm$",
+    "σ": r"$\sigma$",
+    "×": r"$\times$",
+    "†": r"$^\dagger$",
+}
+_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIALS))
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX special characters (``_`` -> ``\\_``, ``&`` -> ``\\&``, ...) and map a few symbols."""
+    return _LATEX_RE.sub(lambda m: _LATEX_SPECIALS[m.group(0)], str(text))
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# building tables from records
+
+
+def _subset(df: pd.DataFrame, experiment: str, dataset: str | None) -> pd.DataFrame:
+    sub = df[df["experiment"] == experiment]
+    if dataset is not None:
+        sub = sub[sub["dataset"] == dataset]
+    return sub
+
+
+def _norm(name: str) -> str:
+    return str(name).strip().lower()
+
+
+def _row_names(sub: pd.DataFrame) -> pd.Series:
+    """Row name per record: the label, plus the protocol when one table mixes protocols."""
+    labels = sub["label"].where(sub["label"].notna(), sub["method"]).astype(str)
+    if "protocol" in sub.columns and sub["protocol"].nunique(dropna=True) > 1:
+        labels = labels + " [" + sub["protocol"].astype(str) + "]"
+    return labels
+
+
+def _ordered(values: Iterable[str], order: Sequence[str] | None) -> list[str]:
+    seen = list(dict.fromkeys(values))
+    if order is None:
+        return seen
+    return [v for v in order if v in seen]
+
+
+def _best_mask(values: pd.DataFrame, columns: Sequence[str], decimals: int, higher: bool) -> pd.DataFrame:
+    bold = pd.DataFrame(False, index=values.index, columns=values.columns)
+    for column in columns:
+        shown = values[column].astype(float).round(decimals)
+        if shown.notna().sum() == 0:
+            continue
+        best = shown.max() if higher else shown.min()
+        bold[column] = shown == best
+    return bold
+
+
+def metric_table(
+    df: pd.DataFrame,
+    experiment: str,
+    dataset: str,
+    metric: str = "psnr",
+    *,
+    exclude_images: Iterable[str] = (),
+    labels: Sequence[str] | None = None,
+    images: Sequence[str] | None = None,
+    seed: int | None = None,
+    reported: bool = True,
+    show_std: bool = False,
+    decimals: int | None = None,
+) -> Table:
+    """The paper-style table of one (experiment, dataset).
+
+    metric: a record column (``psnr``, ``ssim``, ``runtime_s``, ...), averaged over seeds per image (or only
+    ``seed`` when given). exclude_images: image names left out (case-insensitive, e.g. ``("lena", "lenna")``);
+    the average is recomputed over the remaining images and a note says so. labels / images: the rows /
+    columns to show, in this order (default: all, in record order). reported: add "Reported" and "Δ" columns
+    for methods with a paper value (PSNR only, all images, paper protocol). show_std: add a "± std" column:
+    the standard deviation over seeds of the per-seed average.
+    """
+    name, unit, default_decimals, higher = metric_facts(metric)
+    decimals = default_decimals if decimals is None else decimals
+    sub = _subset(df, experiment, dataset)
+    if sub.empty:
+        raise ValueError(f"no records for experiment {experiment!r} on dataset {dataset!r}")
+    if metric not in sub.columns:
+        raise ValueError(f"records have no column {metric!r}")
+    if seed is not None:
+        sub = sub[sub["seed"] == seed]
+        if sub.empty:
+            raise ValueError(f"no records with seed {seed} for {experiment!r} on {dataset!r}")
+    sub = sub.assign(_row=_row_names(sub).values)
+    all_images = _ordered(sorted(set(sub["image"].astype(str))), images)
+    excluded_set = {_norm(i) for i in exclude_images}
+    excluded = [i for i in all_images if _norm(i) in excluded_set]
+    shown_images = [i for i in all_images if _norm(i) not in excluded_set]
+    rows = _ordered(sub["_row"], labels)
+    if not shown_images or not rows:
+        raise ValueError(f"nothing to show for experiment {experiment!r} on dataset {dataset!r}")
+
+    per_run = sub[sub["image"].isin(shown_images) & sub["_row"].isin(rows)]
+    per_image = per_run.groupby(["_row", "image"], sort=False)[metric].mean().unstack("image")
+    values = per_image.reindex(index=rows, columns=shown_images).astype(float)
+    values[AVG] = values[shown_images].mean(axis=1, skipna=True)
+    bold = _best_mask(values, shown_images, decimals, higher)
+    complete = values[shown_images].notna().all(axis=1)
+    # an average over fewer images is not comparable: bold the best Avg. among complete rows when there are any
+    candidates = values[complete] if complete.any() else values
+    bold[AVG] = _best_mask(candidates, [AVG], decimals, higher)[AVG].reindex(values.index, fill_value=False)
+    table_decimals = {c: decimals for c in values.columns}
+    notes: list[str] = []
+    marks: dict[tuple[str, str], str] = {}
+
+    incomplete = values[shown_images].notna().sum(axis=1)
+    for row in rows:
+        if 0 < incomplete[row] < len(shown_images):
+            marks[(row, AVG)] = "†"
+            notes.append(f"† {row}: average over {int(incomplete[row])} of {len(shown_images)} images.")
+
+    n_seeds = per_run.groupby(["_row", "image"])["seed"].nunique() if "seed" in per_run else pd.Series(dtype=int)
+    if show_std and "seed" in per_run.columns:
+        per_seed = per_run.groupby(["_row", "seed"])[metric].mean()
+        std = per_seed.groupby(level=0).std(ddof=1).reindex(rows)
+        values["± std"] = std.values
+        table_decimals["± std"] = decimals
+
+    protocols = sorted(set(sub["protocol"].dropna().astype(str))) if "protocol" in sub.columns else []
+    task = str(sub["task"].iloc[0])
+    if excluded:
+        notes.append(
+            f"Images left out: {', '.join(excluded)}; {AVG} is over the {len(shown_images)} remaining images "
+            "and is not comparable with averages over the full set."
+        )
+    all_shown = set(shown_images) == set(sub["image"].astype(str))
+    partial = covers_part_of_dataset(dataset, shown_images)
+    if partial:
+        notes.append(f"These are {len(shown_images)} of the {dataset} images: the paper's averages are over all "
+                     "of them, so no reported value is shown.")
+    if reported and metric == "psnr" and all_shown and not partial and seed is None:
+        rep = _reported_rows(sub, rows)
+        if rep:
+            values[REPORTED] = [rep[r].paper if r in rep else np.nan for r in rows]
+            values[DELTA] = values[AVG] - values[REPORTED]
+            table_decimals[REPORTED] = decimals
+            table_decimals[DELTA] = decimals
+            sources = ", ".join(f"{r}: {rep[r].paper:.{decimals}f} ({rep[r].source})" for r in rows if r in rep)
+            notes.append(f"{REPORTED}: the paper's value ({sources}); {DELTA} = {AVG} − {REPORTED}.")
+    if not values[AVG].isna().all():
+        notes.insert(0, f"Best value of each column in bold ({'higher' if higher else 'lower'} is better).")
+
+    seeds_text = (
+        f"seed {seed}" if seed is not None
+        else _seeds_text(n_seeds)
+    )
+    caption = (
+        f"{experiment} ({task}) on {dataset}: {name}"
+        + (f" ({unit})" if unit else "")
+        + (f", protocol {', '.join(protocols)}" if protocols else "")
+        + f"; {seeds_text}."
+    )
+    return Table(
+        values=values, bold=bold, decimals=table_decimals, signed={DELTA}, marks=marks, caption=caption,
+        notes=notes,
+    )
+
+
+def _seeds_text(n_seeds: pd.Series) -> str:
+    if n_seeds.empty:
+        return "one run per image"
+    low, high = int(n_seeds.min()), int(n_seeds.max())
+    if high <= 1:
+        return "one run per image"
+    return f"mean over {low} seeds per image" if low == high else f"mean over {low}–{high} seeds per image"
+
+
+def _reported_rows(sub: pd.DataFrame, rows: Sequence[str]):
+    """{row name: Reported} for rows whose method has a paper value."""
+    out = {}
+    for row in rows:
+        entry = reported_for_record(sub[sub["_row"] == row].iloc[0].to_dict())
+        if entry is not None and entry.paper is not None:
+            out[row] = entry
+    return out
+
+
+def to_markdown(df: pd.DataFrame, experiment: str, dataset: str, metric: str = "psnr", **options) -> str:
+    """:func:`metric_table` rendered as Markdown."""
+    return metric_table(df, experiment, dataset, metric, **options).to_markdown()
+
+
+def to_latex(df: pd.DataFrame, experiment: str, dataset: str, metric: str = "psnr", **options) -> str:
+    """:func:`metric_table` rendered as a booktabs LaTeX tabular."""
+    return metric_table(df, experiment, dataset, metric, **options).to_latex()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# reported vs reproduced
+
+REPORTED_COLUMNS = [
+    "experiment", "task", "dataset", "protocol", "label", "paper_method", "reported", "source", "recomputed",
+    "reproduced", "delta", "delta_recomputed", "n_images", "n_seeds", "note",
+]
+
+
+def reported_vs_reproduced(df: pd.DataFrame, experiment: str, dataset: str | None = None) -> pd.DataFrame:
+    """One row per label of ``experiment`` (on ``dataset``, or every dataset) that the paper reports.
+
+    Columns: ``reported`` (the paper's mean PSNR) and its ``source``; ``recomputed`` (the mean recomputed from
+    the authors' published images, where known); ``reproduced`` (our mean over images of the per-image mean
+    over seeds); ``delta`` = reproduced − reported; ``delta_recomputed`` = reproduced − recomputed.
+    """
+    sub = _subset(df, experiment, dataset)
+    rows = []
+    if sub.empty:
+        return pd.DataFrame(columns=REPORTED_COLUMNS)
+    sub = sub.assign(_row=_row_names(sub).values)
+    for (ds, row), records in sub.groupby(["dataset", "_row"], sort=False):
+        if covers_part_of_dataset(ds, records["image"].astype(str).unique()):
+            continue  # a subset's mean is not comparable with the paper's mean over the whole set
+        first = records.iloc[0].to_dict()
+        protocol = first.get("protocol") if isinstance(first.get("protocol"), str) else None
+        entry = reported_for_record(first)
+        if entry is None:
+            continue
+        reproduced = records.groupby("image")["psnr"].mean().mean()
+        rows.append({
+            "experiment": experiment,
+            "task": first["task"],
+            "dataset": ds,
+            "protocol": protocol,
+            "label": row,
+            "paper_method": entry.paper_method,
+            "reported": entry.paper,
+            "source": entry.source,
+            "recomputed": entry.recomputed,
+            "reproduced": reproduced,
+            "delta": reproduced - entry.paper if entry.paper is not None else np.nan,
+            "delta_recomputed": reproduced - entry.recomputed if entry.recomputed is not None else np.nan,
+            "n_images": int(records["image"].nunique()),
+            "n_seeds": int(records["seed"].nunique()) if "seed" in records else 1,
+            "note": entry.note,
+        })
+    return pd.DataFrame(rows, columns=REPORTED_COLUMNS).astype(
+        {c: "float64" for c in ("reported", "recomputed", "reproduced", "delta", "delta_recomputed")}
+    )
+
+
+def covers_part_of_dataset(dataset: str, images: Iterable[str]) -> bool:
+    """True when ``images`` are a proper subset of a registered dataset's images (e.g. a one-image check
+    run), whose mean cannot be compared with a mean over the whole dataset. Unregistered names: False."""
+    from ..datasets import image_names
+    from ..errors import ConfigError
+
+    try:
+        registered = set(image_names(dataset))
+    except ConfigError:
+        return False
+    shown = {str(image) for image in images}
+    return shown < registered
+
+
+def reported_table(df: pd.DataFrame, experiment: str, dataset: str | None = None) -> Table | None:
+    """:func:`reported_vs_reproduced` as a renderable :class:`Table` (None when nothing is reported)."""
+    comparison = reported_vs_reproduced(df, experiment, dataset)
+    if comparison.empty:
+        return None
+    multi = comparison["dataset"].nunique() > 1
+    index = [
+        (f"{r.label} ({r.dataset})" if multi else str(r.label)) for r in comparison.itertuples()
+    ]
+    columns = ["Paper name", REPORTED, "Source", "Published images", "Reproduced", DELTA, f"{DELTA} published"]
+    values = pd.DataFrame(
+        {
+            "Paper name": comparison["paper_method"].values,
+            REPORTED: comparison["reported"].values,
+            "Source": comparison["source"].values,
+            "Published images": comparison["recomputed"].values,
+            "Reproduced": comparison["reproduced"].values,
+            DELTA: comparison["delta"].values,
+            f"{DELTA} published": comparison["delta_recomputed"].values,
+        },
+        index=index,
+        columns=columns,
+    )
+    text = values[["Paper name", "Source"]].astype(object)
+    notes = [
+        f"{REPORTED}: mean PSNR (dB) reported in the paper; Published images: recomputed from the authors' "
+        "published result images with the paper's protocol.",
+        f"{DELTA} = Reproduced − {REPORTED}; {DELTA} published = Reproduced − Published images.",
+    ]
+    for r, label in zip(comparison.itertuples(), index):
+        if r.note:
+            notes.append(f"{label}: {r.note}.")
+    dataset_text = f" on {dataset}" if dataset else ""
+    return Table(
+        values=values, text=text, decimals={c: 2 for c in columns}, signed={DELTA, f"{DELTA} published"},
+        caption=f"{experiment}{dataset_text}: reported vs reproduced mean PSNR (dB).", notes=notes,
+    )
+
+
+ES_COLUMNS = {  # record field -> (column title, decimals)
+    "stop_step": ("Stop step", 0), "es_step": ("Chosen step", 0), "oracle_peak_step": ("Peak step", 0),
+    "output_psnr": ("Chosen PSNR", 2), "oracle_peak_psnr": ("Peak PSNR", 2), "es_gap_db": ("Gap", 2),
+}
+
+
+def early_stopping_table(df: pd.DataFrame, experiment: str, dataset: str, label: str) -> Table | None:
+    """How ES-WMV chose for one early-stopping label: per image (mean over seeds) the step it stopped at,
+    the step whose output it returned, the oracle peak of the same output stream and the gap (dB) between
+    them, with an average row. None when the label has no early-stopping records here."""
+    sub = _subset(df, experiment, dataset)
+    sub = sub[sub["label"].astype(str) == label]
+    if sub.empty or "es_step" not in sub.columns or sub["es_step"].notna().sum() == 0:
+        return None
+    runs = sub.drop_duplicates(["image", "seed"])  # one row per run, whatever the number of protocols
+    fields = [f for f in ES_COLUMNS if f in runs.columns]
+    per_image = runs.groupby("image", sort=False)[fields].mean()
+    per_image.loc[AVG] = per_image.mean()
+    values = per_image.rename(columns={f: ES_COLUMNS[f][0] for f in fields})
+    early = int(runs["es_stopped"].eq(True).sum()) if "es_stopped" in runs.columns else 0  # NaN: not stopped
+    notes = [
+        "Chosen: the result at the minimum of the windowed moving variance, picked without ground truth; "
+        "Peak: the best PSNR (dB) of the same sequence (outputs, or their EMA) over the run (oracle); "
+        "Gap = Peak − Chosen; PSNRs of the float images, before 8-bit rounding.",
+        f"The detector stopped {early} of {len(runs)} runs before the step budget{_budget_text(runs)} (its "
+        "patience ran out).",
+    ]
+    return Table(
+        values=values, row_title="Image", decimals={ES_COLUMNS[f][0]: ES_COLUMNS[f][1] for f in fields},
+        caption=f"{experiment} on {dataset}: early stopping of {label} (ES-WMV).", notes=notes,
+    )
+
+
+def _budget_text(runs: pd.DataFrame) -> str:
+    """" of N steps": the resolved step budget(s) of the runs, from their ``params_resolved`` JSON."""
+    if "params_resolved" not in runs.columns:
+        return ""
+    budgets = sorted({json.loads(text).get("steps") for text in runs["params_resolved"].dropna()} - {None})
+    return f" of {', '.join(map(str, budgets))} steps" if budgets else ""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# files
+
+
+def write_report_tables(
+    df: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    *,
+    metrics: Sequence[str] = ("psnr", "ssim"),
+    exclude_images: Iterable[str] = (),
+) -> list[Path]:
+    """Write the tables of every (experiment, dataset) under ``<out_dir>/tables/``.
+
+    Per pair: ``<experiment>_<dataset>.md`` (every metric with values, the table without ``exclude_images``
+    when some of them occur, and the reported-vs-reproduced table) and LaTeX tabulars
+    ``<experiment>_<dataset>.tex`` (PSNR), ``..._ssim.tex``, ``..._excl.tex``, ``..._reported.tex``.
+    Also ``tables/README.md``, the index concatenating all Markdown tables. Returns the paths written.
+    """
+    tables = Path(out_dir) / "tables"
+    exclude_images = [str(i) for i in exclude_images]
+    written: list[Path] = []
+    index_parts = ["# Result tables", ""]
+    if df.empty:
+        index_parts.append("No results yet.")
+    pairs = df[["experiment", "dataset"]].drop_duplicates().itertuples(index=False) if not df.empty else []
+    for experiment, dataset in pairs:
+        stem = file_stem(experiment, dataset)
+        md = [f"## {experiment} on {dataset}", ""]
+        sub = _subset(df, experiment, dataset)
+        for metric in metrics:
+            if metric not in sub.columns or sub[metric].notna().sum() == 0:
+                continue
+            table = metric_table(df, experiment, dataset, metric)
+            md += [table.to_markdown(), ""]
+            suffix = "" if metric == "psnr" else "_" + file_stem(metric)
+            written.append(_write(tables / f"{stem}{suffix}.tex", table.to_latex()))
+            present = {_norm(i) for i in sub["image"].astype(str)}
+            if metric == "psnr" and any(_norm(i) in present for i in exclude_images):
+                excl = metric_table(df, experiment, dataset, metric, exclude_images=exclude_images)
+                md += [excl.to_markdown(), ""]
+                written.append(_write(tables / f"{stem}_excl.tex", excl.to_latex()))
+        labels = sub["label"].dropna().astype(str).unique() if "label" in sub.columns else []
+        for label in labels:
+            es_table = early_stopping_table(df, experiment, dataset, label)
+            if es_table is not None:
+                md += [es_table.to_markdown(), ""]
+                written.append(_write(tables / f"{file_stem(experiment, dataset, label)}_es.tex", es_table.to_latex()))
+        rep = reported_table(df, experiment, dataset)
+        if rep is not None:
+            md += [rep.to_markdown(), ""]
+            written.append(_write(tables / f"{stem}_reported.tex", rep.to_latex()))
+        text = "\n".join(md).rstrip() + "\n"
+        written.append(_write(tables / f"{stem}.md", text))
+        index_parts += [text]
+    written.append(_write(tables / "README.md", "\n".join(index_parts).rstrip() + "\n"))
+    return written
+
+
+def _write(path: Path, text: str) -> Path:
+    write_text(path, text)
+    return path

@@ -1,0 +1,206 @@
+"""What every task is: the :class:`Observation` it makes and the :class:`Task` interface.
+
+A task turns a ground-truth image into an :class:`Observation` (made once per task, image and seed, saved,
+and given to every method). :meth:`Task.operator` returns the forward model A as a torch function so that
+``A(x)`` is comparable with the observation. Everything else the project needs to know about a task is a
+class attribute or method here (display title, the parameters that identify a reported number, the DIP
+authors' published inputs, the paper's DIP settings, command-line options), so adding a task is one
+module; see :mod:`dipbench.tasks`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from ..atomic import atomic_open
+from ..errors import ConfigError, ImageError
+from ..imaging.geometry import Box
+from ..imaging.io import as_hwc, read_image
+
+
+@dataclass
+class Observation:
+    """The degraded input of one (task, dataset, image, seed), shared by every method.
+
+    Arrays are (H, W, C) float32 in [0, 1]. ``target`` is the box of the ground truth that a method must
+    reconstruct: methods return an image of ``target``'s height and width (for SR, ``scale`` times the
+    size of ``y``). ``gt`` is kept for evaluation and oracle curves only; no method may use it to decide
+    anything.
+    """
+
+    task: str
+    task_params: dict[str, Any]
+    y: np.ndarray
+    target: Box
+    gt: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    dataset: str = ""
+    image: str = ""
+    seed: int = 0
+    #: "simulated" (drawn by the task with a derived seed) or "published" (the DIP authors' input file).
+    source: str = "simulated"
+
+    @property
+    def channels(self) -> int:
+        return int(self.y.shape[2])
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        return (self.target.height, self.target.width, self.channels)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write to a compressed ``.npz`` atomically (arrays as stored, metadata as JSON)."""
+        meta = {
+            "task": self.task,
+            "task_params": self.task_params,
+            "target": list(self.target),
+            "dataset": self.dataset,
+            "image": self.image,
+            "seed": self.seed,
+            "source": self.source,
+        }
+        arrays = {"y": self.y, "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+        if self.gt is not None:
+            arrays["gt"] = self.gt
+        if self.mask is not None:
+            arrays["mask"] = self.mask
+        with atomic_open(path, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Observation":
+        with np.load(path) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            return cls(
+                task=meta["task"],
+                task_params=meta["task_params"],
+                y=data["y"],
+                target=Box(*meta["target"]),
+                gt=data["gt"] if "gt" in data else None,
+                mask=data["mask"] if "mask" in data else None,
+                dataset=meta["dataset"],
+                image=meta["image"],
+                seed=meta["seed"],
+                source=meta.get("source", "simulated"),
+            )
+
+
+class Task:
+    """Base class of a task. A subclass sets ``name`` and ``defaults`` and implements :meth:`degrade` and
+    :meth:`operator`; the other hooks have defaults that fit a task whose output has its input's size.
+
+    Class attributes:
+      name          registry name (used in configs, file paths and records).
+      title         display title in captions and figures ("Denoising").
+      defaults      parameters and their default values; every accepted parameter is listed here.
+      key_params    the parameters that identify a number the paper reports (``sigma`` for denoising).
+      upscales      True where the method's output is larger than its input (scored under the SR rules
+                    of a protocol, see :mod:`dipbench.metrics`).
+      extra_inputs  names of optional input images :meth:`degrade` takes besides the ground truth (e.g.
+                    ``mask``); the CLI offers each as ``--<name> FILE``.
+      cli_options   ``{parameter: help}`` for parameters the CLI offers as ``--<parameter>``.
+      published_input  ``(parameter, value, dataset role)``: where the parameter has this value and the
+                    dataset has files of this role (the DIP authors' fixed inputs), the workflow uses
+                    them instead of a new draw, through :meth:`published_inputs`.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+    key_params: ClassVar[tuple[str, ...]] = ()
+    upscales: ClassVar[bool] = False
+    extra_inputs: ClassVar[tuple[str, ...]] = ()
+    cli_options: ClassVar[dict[str, str]] = {}
+    published_input: ClassVar[tuple[str, Any, str] | None] = None
+
+    def __init__(self, **params: Any):
+        unknown = set(params) - set(self.defaults)
+        if unknown:
+            raise ConfigError(
+                f"task {self.name!r}: unknown parameter(s) {sorted(unknown)}; known: {sorted(self.defaults)}"
+            )
+        self.params = {**self.defaults, **params}
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for invalid parameter values."""
+
+    def prepare_gt(self, image: np.ndarray) -> np.ndarray:
+        """The ground truth that metrics compare against (SR crops it to a multiple of the scale)."""
+        return as_hwc(image)
+
+    def degrade(self, gt: np.ndarray, rng: np.random.Generator, **inputs: Any) -> Observation:
+        """Make the observation from a prepared ground truth; ``inputs`` holds arrays named in
+        ``extra_inputs`` (e.g. a mask image) or returned by :meth:`published_inputs`."""
+        raise NotImplementedError
+
+    def observe(self, y: np.ndarray, **inputs: Any) -> Observation:
+        """An observation of a real degraded image ``y`` (no ground truth): the CLI's ``restore`` without
+        ``--simulate``. The default fits tasks whose output has the input's size and needs no extra input."""
+        y = as_hwc(y)
+        return Observation(self.name, dict(self.params), y, Box(0, 0, *y.shape[:2]))
+
+    def published_inputs(self, published: np.ndarray, gt: np.ndarray) -> dict[str, Any]:
+        """The :meth:`degrade` inputs made from a published input image (see ``published_input``)."""
+        raise NotImplementedError(f"task {self.name!r} has no published inputs")
+
+    def operator(self, obs: Observation, device: "torch.device | str" = "cpu", pad: int = 0) -> Callable:
+        """The forward model A as a torch function: (N, C, h + 2 pad, w + 2 pad) on ``obs.target``, padded
+        by ``pad`` px each side, -> the frame of :meth:`observed` (``obs.y`` padded the same way)."""
+        raise NotImplementedError
+
+    def observed(self, obs: Observation, device: "torch.device | str" = "cpu", pad: int = 0) -> "torch.Tensor":
+        """``obs.y`` as a (1, C, H, W) float32 tensor on ``device``, reflection-padded by ``pad`` px each side
+        (the frame :meth:`operator` maps into)."""
+        import torch.nn.functional as F
+
+        y = array_to_tensor(obs.y, device)
+        return F.pad(y, (pad,) * 4, mode="reflect") if pad else y
+
+    def dip_settings(self) -> dict[str, Any]:
+        """The DIP paper's settings for this task and its parameters (steps, lr, reg_noise_std, output,
+        final_input, pad_input); DIP's ``"auto"`` parameters resolve to these (docs/protocol.md)."""
+        return {}
+
+    @classmethod
+    def cli_params(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """Task parameters from the CLI's ``--<parameter>`` values that were given."""
+        return dict(given)
+
+    @property
+    def scale(self) -> int:
+        """How many times larger the method's output is than its input, per side (1 unless ``upscales``)."""
+        return 1
+
+    @property
+    def slug(self) -> str:
+        """A short readable id of the task and its parameters, used in file paths."""
+        parts = [self.name] + [f"{key}{_slug_value(self.params[key])}" for key in sorted(self.params)]
+        return "_".join(parts)
+
+
+def array_to_tensor(array: np.ndarray, device: "torch.device | str" = "cpu") -> "torch.Tensor":
+    """An (H, W, C) array as a (1, C, H, W) float32 tensor on ``device``."""
+    import torch
+
+    return torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32, device=device).permute(2, 0, 1)[None]
+
+
+def _slug_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).replace("/", "-").replace(" ", "")
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a mask image (non-zero = known pixel) as (H, W, 1) float32 in {0, 1}."""
+    image = read_image(path, "any")
+    return (image.max(axis=2, keepdims=True) > 0).astype(np.float32)

@@ -1,0 +1,77 @@
+"""The task registry: tasks by name, built-in ones loaded on first use, plugins added with
+:func:`register_task`."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..errors import ConfigError
+from .base import Observation, Task
+
+#: Modules of the built-in tasks (each defines one Task subclass, registered on import).
+BUILTIN_MODULES = ("denoise", "sr", "inpaint")
+
+_TASKS: dict[str, type[Task]] = {}
+_builtins_loaded = False
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: make ``cls`` available under ``cls.name``. A second, different class under the
+    same name is an error."""
+    name = getattr(cls, "name", None)
+    if not name or not isinstance(name, str):
+        raise TypeError(f"{cls.__name__} must define a string 'name'")
+    existing = _TASKS.get(name)
+    if existing is not None and _origin(existing) != _origin(cls):
+        raise ConfigError(f"task {name!r} is registered twice: {existing.__module__}.{existing.__qualname__} "
+                          f"and {cls.__module__}.{cls.__qualname__}")
+    _TASKS[name] = cls
+    return cls
+
+
+def _origin(cls: type) -> tuple[str, str]:
+    # The same class imported again (a module reloaded) is not a duplicate; another class is.
+    return cls.__module__, cls.__qualname__
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        for module in BUILTIN_MODULES:
+            importlib.import_module(f"dipbench.tasks.{module}")
+
+
+def available_tasks() -> dict[str, type[Task]]:
+    """Every registered task class by name, built-in ones first."""
+    _load_builtins()
+    return dict(_TASKS)
+
+
+def task_names() -> list[str]:
+    return list(available_tasks())
+
+
+def get_task_class(name: str) -> type[Task]:
+    """The task class registered as ``name``; an unknown name raises :class:`ConfigError` listing the known ones."""
+    tasks = available_tasks()
+    try:
+        return tasks[name]
+    except KeyError:
+        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(sorted(tasks))}") from None
+
+
+def make_task(name: str, **params: Any) -> Task:
+    """Build a task by name with its parameters (validated)."""
+    return get_task_class(name)(**params)
+
+
+def task_of(obs: Observation) -> Task:
+    return make_task(obs.task, **obs.task_params)
+
+
+def task_title(name: str) -> str:
+    """The display title of a task ("Denoising"); the name itself for an unregistered task."""
+    cls = available_tasks().get(name)
+    return cls.title or name if cls is not None else name
