@@ -2,13 +2,15 @@
 
 User commands: ``restore`` (one picture), ``score`` (PSNR/SSIM of two images), ``methods`` (the registry),
 ``datasets`` (list / fetch / verify). ``job ...`` are the steps the Snakemake rules call. Any
-:class:`~dipbench.errors.DipbenchError` is printed as one line (exit status 1), never as a traceback.
+:class:`~dipbench.errors.DipbenchError` is printed as one line, never as a traceback (exit status 2 for a
+usage or configuration mistake, 1 for a failure; ``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,18 +44,19 @@ def build_observation(args: argparse.Namespace):
     The task's parameters come from the ``--<parameter>`` options its class offers (``Task.cli_options``),
     its extra inputs (e.g. ``--mask``) from ``Task.extra_inputs``."""
     from .imaging.io import read_image
-    from .seeding import derive_seed
+    from .seeding import content_id, derive_seed
     from .tasks import get_task_class, read_mask
 
     cls = get_task_class(args.task)
     given = {name: getattr(args, name) for name in cls.cli_options if getattr(args, name, None) is not None}
     task = cls(**cls.cli_params(given))
     image = read_image(args.input, "any")
+    args.input_id = content_id(args.input)
     gt = read_image(args.gt, "to_rgb" if image.shape[2] == 3 else "to_gray") if args.gt else None
     inputs = {name: read_mask(getattr(args, name)) for name in cls.extra_inputs if getattr(args, name, None)}
     if args.simulate:
         clean = task.prepare_gt(image)
-        rng = np.random.default_rng(derive_seed("cli-observation", args.input, args.task, args.seed))
+        rng = np.random.default_rng(derive_seed("cli-observation", args.input_id, task.slug, args.seed))
         obs = task.degrade(clean, rng, **inputs)
         if gt is None:
             gt = obs.gt
@@ -68,36 +71,65 @@ def build_observation(args: argparse.Namespace):
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .imaging.io import write_png
+    from .imaging.io import write_image
     from .methods import RunContext, get_method
     from .metrics import score
     from .seeding import derive_seed
 
+    out = Path(args.output)
+    curve_csv, curve_png = out.with_suffix(".curve.csv"), out.with_suffix(".curve.png")
+    inputs = [args.input, args.gt, *(getattr(args, name, None) for name in _extra_input_names())]
+    for path in (out, curve_csv, curve_png):
+        _check_output(path, [p for p in inputs if p])
     obs = build_observation(args)
     params = _key_values(args.param)
     if args.steps is not None:
         params["steps"] = args.steps
     method = get_method(args.method)(obs.task, **params)
-    seed = derive_seed("cli-run", args.method, obs.image, args.seed)
+    seed = derive_seed("cli-run", args.method, args.input_id, args.seed)
     result = method.restore(obs, RunContext(seed=seed, device=args.device, progress=not args.quiet))
-    out = Path(args.output)
-    write_png(out, result.image)
+    write_image(out, result.image)
     print(f"wrote {out}")
     if result.curve is not None:
         from .atomic import atomic_open
         from .report.figures import learning_curves
 
-        curve_csv = out.with_suffix(".curve.csv")
         with atomic_open(curve_csv, "w") as handle:
             result.curve.to_csv(handle, index=False)
-        learning_curves({obs.image: result.curve}, out.with_suffix(".curve.png"),
-                        title=f"{args.method} on {obs.image} ({obs.task})")
-        print(f"wrote {curve_csv} and {out.with_suffix('.curve.png')}")
+        learning_curves({obs.image: result.curve}, curve_png, title=f"{args.method} on {obs.image} ({obs.task})")
+        print(f"wrote {curve_csv} and {curve_png}")
+    if result.info.get("diverged"):
+        print(f"dipbench: warning: {result.info['divergence']}", file=sys.stderr)
     if obs.gt is not None:
         metrics = score(obs.gt, result.image, obs.task, args.protocol, scale=obs.task_params.get("scale"),
                         target=obs.target)
         print(f"PSNR {metrics['psnr']:.2f} dB  SSIM {metrics['ssim']:.4f}  (protocol {args.protocol})")
     return 0
+
+
+def _extra_input_names() -> list[str]:
+    from .tasks import available_tasks
+
+    return sorted({name for cls in available_tasks().values() for name in cls.extra_inputs})
+
+
+def _check_output(path: Path, inputs: list[str]) -> None:
+    """Refuse, before any work, an output that cannot be written or that would overwrite an input."""
+    from .imaging.io import output_format
+
+    if path.suffix.lower() != ".csv":
+        output_format(path)
+    target = path.resolve()
+    for given in inputs:
+        if Path(given).resolve() == target:
+            raise ConfigError(f"output {path} is also an input ({given}); choose another output file")
+    parent = target.parent
+    if not parent.is_dir():
+        raise ConfigError(f"cannot write {path}: folder {parent} does not exist")
+    if target.is_dir():
+        raise ConfigError(f"cannot write {path}: it is a folder")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise ConfigError(f"cannot write {path}: permission denied")
 
 
 # ----------------------------------------------------------------------------------------------- score
@@ -106,10 +138,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from .metrics import score
 
     pred = read_image(args.pred, "any")
-    gt = read_image(args.gt, "to_rgb" if pred.shape[2] == 3 else "any")
-    if gt.shape[2] != pred.shape[2]:
-        pred = read_image(args.pred, "to_rgb")
-    result = score(gt, pred, args.task, args.protocol, scale=args.scale)
+    gt = read_image(args.gt, "any")
+    result = score(gt, pred, args.task, args.protocol, scale=args.scale, convert_channels=args.convert)
     print(f"PSNR {result['psnr']:.4f} dB  SSIM {result['ssim']:.4f}  (protocol {args.protocol}, task {args.task})")
     return 0
 
@@ -177,6 +207,15 @@ def cmd_job_report(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- parser
+def _device_name(text: str) -> str:
+    from .methods.device import check_device_name
+
+    try:
+        return check_device_name(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _add_task_options(parser: argparse.ArgumentParser) -> None:
     """``--<parameter>`` for every registered task's CLI parameters (typed by the task's default value)
     and ``--<name> FILE`` for its extra input images; each help names the tasks that use it."""
@@ -201,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .tasks import task_names
 
     parser = argparse.ArgumentParser(prog="dipbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show a traceback instead of a one-line error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("restore", help="restore one image with one method")
@@ -214,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="any method parameter (JSON value)")
     p.add_argument("--gt", help="ground truth, to print PSNR/SSIM")
     p.add_argument("--protocol", default="dip_paper", choices=protocol_names())
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", type=_device_name, help="auto, cpu, mps, cuda or cuda:N")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", required=True, help="output PNG")
@@ -226,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default="dip_paper", choices=protocol_names())
     p.add_argument("--task", required=True, choices=task_names())
     p.add_argument("--scale", type=int)
+    p.add_argument("--convert", action="store_true",
+                   help="score a gray image against an RGB one by replicating the gray channel (refused otherwise)")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("methods", help="list the registered methods")
@@ -251,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", default="{}")
     p.add_argument("--seed", type=int, nargs="+", required=True, help="one seed, or several for one fused job")
     p.add_argument("--identity", default="{}")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", type=_device_name, help="auto, cpu, mps, cuda or cuda:N")
     p.add_argument("--threads", type=int)
     p.add_argument("--out-dir", nargs="+", required=True, help="one output folder per seed")
     p.add_argument("--quiet", action="store_true")
@@ -279,13 +321,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit statuses: a usage or configuration mistake, and a failure of the work itself (an unreadable image,
+#: a failed download, a diverged fit).
+EXIT_USAGE, EXIT_FAILURE = 2, 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line. A :class:`~dipbench.errors.DipbenchError` prints one line and exits with
+    :data:`EXIT_USAGE` (a :class:`ConfigError`) or :data:`EXIT_FAILURE`; ``--debug`` or ``DIPBENCH_DEBUG=1``
+    shows the traceback instead."""
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("DIPBENCH_DEBUG", "").strip().lower() in ("1", "true", "yes")
     try:
         return args.func(args)
     except DipbenchError as error:
+        if debug:
+            raise
         print(f"dipbench: error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILURE
     except KeyboardInterrupt:
         print("dipbench: interrupted", file=sys.stderr)
         return 130

@@ -62,5 +62,5 @@ def test_mask_size_mismatch_is_one_line(tmp_path, clean_png, capsys):
 
 
 def test_unknown_method_is_one_line(tmp_path, clean_png, capsys):
-    assert main(["restore", str(clean_png), "--task", "denoise", "--method", "dpi", "-o", str(tmp_path / "o.png")]) == 1
+    assert main(["restore", str(clean_png), "--task", "denoise", "--method", "dpi", "-o", str(tmp_path / "o.png")]) == 2
     assert "unknown method 'dpi'" in _one_line_error(capsys)

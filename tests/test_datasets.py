@@ -11,6 +11,7 @@ import functools
 import http.server
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -191,9 +192,9 @@ def test_fetch_all_from_the_shared_mirror_via_cli(shared_mirror, tmp_path, capsy
 
 
 def test_cli_errors_are_one_line(capsys):
-    assert datasets_cli.main(["fetch", "set6"]) == 1
+    assert datasets_cli.main(["fetch", "set6"]) == 2
     assert "unknown dataset 'set6'" in capsys.readouterr().err
-    assert datasets_cli.main(["fetch"]) == 1
+    assert datasets_cli.main(["fetch"]) == 2
     assert datasets_cli.main(["verify", "set5"]) == 1  # nothing cached
     assert "5 missing" in capsys.readouterr().out
 
@@ -216,7 +217,24 @@ def test_url_mirror_serving_the_shared_folder(shared_mirror, monkeypatch, tmp_pa
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SHARED))
     handler.log_message = lambda *a: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    httpd.daemon_threads = True
+    httpd.timeout = 0.05
+    stop = threading.Event()
+
+    def serve(max_requests=50, lifetime=30.0):  # bounded: stops by itself after 50 requests or 30 s
+        end = time.monotonic() + lifetime
+        try:
+            for _ in range(int(lifetime / httpd.timeout) + max_requests):
+                if stop.is_set() or time.monotonic() > end or httpd.requests >= max_requests:
+                    break
+                httpd.handle_request()
+        finally:
+            httpd.server_close()
+
+    httpd.requests = 0
+    httpd.verify_request = lambda request, address: setattr(httpd, "requests", httpd.requests + 1) or True
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}"
         paths = datasets.fetch("set5", mirror=url, progress=False)
@@ -226,8 +244,8 @@ def test_url_mirror_serving_the_shared_folder(shared_mirror, monkeypatch, tmp_pa
         path = datasets.file_path("dip_paper_assets", "SR/Set5/x4/baby_deep_prior", "asset", mirror=url)
         assert path.is_file()
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        stop.set()
+        thread.join(timeout=2.0)
 
 
 def test_missing_everywhere_offline_is_a_download_error(tmp_path):

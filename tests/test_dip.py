@@ -7,7 +7,8 @@ from dipbench.methods.dip import paper_settings
 from dipbench.metrics import psnr
 from dipbench.tasks import make_task
 
-TINY = {"steps": 6, "channels": 8, "scales": 3, "log_every": 2, "input_depth": 4}
+# fp32: these tests compare code paths that agree exactly only in fp32 (DIP defaults to precision auto)
+TINY = {"steps": 6, "channels": 8, "scales": 3, "log_every": 2, "input_depth": 4, "precision": "fp32"}
 
 
 def _obs(task, image, **params):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import http.client
 import http.server
 import threading
 import time
@@ -13,15 +14,16 @@ import pytest
 
 from dipbench.datasets import download
 from dipbench.datasets.download import CacheWarning, FileEntry, fetch_file, sources
-from dipbench.errors import ChecksumError, DownloadError
+from dipbench.errors import ChecksumError, ConfigError, DownloadError
 
 GOOD = bytes(range(256)) * 64  # 16 KiB
 SHA = hashlib.sha256(GOOD).hexdigest()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """Routes: /good/..., /corrupt/..., /truncated/..., /slow/..., /flaky/... serve GOOD (or break it);
-    anything else is a 404. Every request is counted in server.hits."""
+    """Routes: /good/..., /corrupt/..., /bigger/..., /short/..., /truncated/..., /slow/..., /flaky/...,
+    /trickle/..., /half/..., /loop/... serve GOOD (or break it); anything else is a 404. Every request is
+    counted in server.hits. Every handler ends by itself within a few seconds."""
 
     protocol_version = "HTTP/1.1"
 
@@ -36,21 +38,47 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = b"X" + GOOD[1:]
         elif kind == "bigger":
             body = GOOD + b"extra bytes"
+        elif kind == "short":
+            body = GOOD[:-100]
         elif kind == "slow":
             time.sleep(server.delay)
         elif kind == "flaky" and hits <= server.flaky_failures:
             return self._send(503, b"busy")
-        elif kind == "truncated":
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(GOOD)))
+        elif kind == "loop":  # redirects to itself: urllib gives up after a few rounds
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
             self.end_headers()
-            self.wfile.write(GOOD[: len(GOOD) // 2])
-            self.wfile.flush()
-            self.close_connection = True
             return
+        elif kind in ("truncated", "half", "trickle"):
+            return self._send_partly(kind)
         elif kind not in ("good", "flaky"):
             return self._send(404, b"not found")
         self._send(200, body)
+
+    def _send_partly(self, kind):
+        """truncated: half of GOOD, then close; half: half of GOOD, then hold the connection for up to 1 s;
+        trickle: one byte every 20 ms for at most server.trickle_for seconds (never the whole file)."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(GOOD)))
+            self.end_headers()
+            if kind == "trickle":
+                end = time.monotonic() + self.server.trickle_for
+                for i in range(len(GOOD) - 1):
+                    if time.monotonic() > end:
+                        break
+                    self.wfile.write(GOOD[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.02)
+            else:
+                self.wfile.write(GOOD[: len(GOOD) // 2])
+                self.wfile.flush()
+                if kind == "half":
+                    time.sleep(1.0)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up
+            pass
+        self.close_connection = True
 
     def _send(self, code, body):
         try:
@@ -65,21 +93,56 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class BoundedServer(http.server.ThreadingHTTPServer):
+    """An HTTP server on 127.0.0.1 that accepts at most ``max_requests`` connections and runs at most
+    ``lifetime`` seconds, then closes by itself (or when the test calls :meth:`stop`)."""
+
+    daemon_threads = True
+
+    def __init__(self, handler, max_requests=60, lifetime=30.0):
+        super().__init__(("127.0.0.1", 0), handler)
+        self.timeout = 0.05  # handle_request waits at most this long for a connection
+        self.max_requests = max_requests
+        self.accepted = 0
+        self.end = time.monotonic() + lifetime
+        self.stopping = threading.Event()
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def verify_request(self, request, client_address):
+        self.accepted += 1
+        return self.accepted <= self.max_requests
+
+    def _run(self):
+        try:
+            while not self.stopping.is_set() and self.accepted < self.max_requests and time.monotonic() < self.end:
+                self.handle_request()
+        finally:
+            self.server_close()
+
+    def handle_error(self, request, client_address):
+        pass
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=2.0)
+
+
 @pytest.fixture
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
+    httpd = BoundedServer(_Handler)
     httpd.hits = collections.Counter()
     httpd.lock = threading.Lock()
     httpd.delay = 1.0
     httpd.flaky_failures = 2
-    httpd.handle_error = lambda request, address: None
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.trickle_for = 3.0
+    httpd.start()
     yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    httpd.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -228,3 +291,117 @@ def test_folder_mirror_and_second_mirror_path(tmp_path):
 def test_no_source_at_all(tmp_path):
     with pytest.raises(DownloadError, match="no source"):
         fetch_file(entry(), tmp_path / "f.png", [], **FAST)
+
+
+# ----------------------------------------------------------------------------------------- faults
+
+
+def test_trickling_server_is_stopped_by_the_deadline(server, tmp_path):
+    folder = tmp_path / "cache"
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        fetch_file(entry(), folder / "file.png", [server.url + "/trickle"], retries=2, backoff=0.0, timeout=2.0,
+                   deadline=0.4)
+    elapsed = time.monotonic() - start
+    message = str(info.value)
+    assert "stalled" in message and "0.4 s deadline" in message and "\n" not in message
+    assert elapsed < 1.5  # the socket timeout alone (2 s per read) would never fire: bytes keep coming
+    assert server.hits["/trickle/demo/file.png"] == 1  # a stalled source is not retried
+    assert list(folder.iterdir()) == []
+
+
+def test_trickling_mirror_then_good_mirror(server, tmp_path):
+    dest = tmp_path / "file.png"
+    fetch_file(entry(), dest, [server.url + "/trickle", server.url + "/good"], retries=0, timeout=2.0, deadline=0.3)
+    assert dest.read_bytes() == GOOD and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_interrupted_transfer_leaves_no_partial_file(server, tmp_path, monkeypatch, error):
+    """Half the bytes arrive, then the read is interrupted: the temporary file is removed on the way out."""
+    folder = tmp_path / "cache"
+    real_read1 = http.client.HTTPResponse.read1
+    received, partial_sizes = [], []
+
+    def read1(self, n=-1):
+        if sum(received) >= len(GOOD) // 2:
+            partial_sizes.extend(p.stat().st_size for p in folder.iterdir() if p.name.endswith(".part"))
+            raise error("interrupted in the middle of the transfer")
+        data = real_read1(self, n)
+        received.append(len(data))
+        return data
+
+    monkeypatch.setattr(http.client.HTTPResponse, "read1", read1)
+    with pytest.raises(error):
+        fetch_file(entry(), folder / "file.png", [server.url + "/half"], **FAST)
+    assert len(partial_sizes) == 1  # there was a partial file (its bytes partly still buffered) ...
+    assert list(folder.iterdir()) == []  # ... and nothing is left of it
+    assert server.hits["/half/demo/file.png"] == 1  # neither is retried
+
+
+def test_server_closing_early_leaves_no_partial_file(server, tmp_path):
+    folder = tmp_path / "cache"
+    with pytest.raises(DownloadError, match="truncated"):
+        fetch_file(entry(), folder / "file.png", [server.url + "/truncated"], retries=1, backoff=0.0, timeout=5.0)
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "option, value, shown",
+    [
+        ("retries", -1, "-1"),
+        ("retries", 1.5, "1.5"),
+        ("retries", "3", "'3'"),
+        ("timeout", 0, "0"),
+        ("timeout", -2.0, "-2.0"),
+        ("timeout", "30", "'30'"),
+        ("timeout", float("nan"), "nan"),
+        ("deadline", 0, "0"),
+        ("backoff", -1, "-1"),
+    ],
+)
+def test_invalid_settings_are_rejected_up_front(tmp_path, option, value, shown):
+    folder = tmp_path / "cache"
+    settings = dict(FAST, **{option: value})
+    with pytest.raises(ConfigError) as info:
+        fetch_file(entry(), folder / "file.png", ["http://127.0.0.1:9/never"], **settings)
+    message = str(info.value)
+    assert message.startswith(f"{option} must be") and message.endswith(f"got {shown}") and "\n" not in message
+    assert not folder.exists()  # nothing was done
+
+
+def test_redirect_loop_is_named(server, tmp_path):
+    with pytest.raises(DownloadError) as info:
+        fetch_file(entry(), tmp_path / "file.png", [server.url + "/loop"], **FAST)
+    message = str(info.value)
+    assert "redirect loop" in message and "HTTP 302" in message and "\n" not in message
+    assert 1 < server.hits["/loop/demo/file.png"] <= 11  # urllib's own bound; not retried on top of it
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind, got", [("short", len(GOOD) - 100), ("bigger", len(GOOD) + 11)])
+def test_size_mismatch_is_named(server, tmp_path, kind, got):
+    with pytest.raises(ChecksumError) as info:
+        fetch_file(entry(), tmp_path / "file.png", [server.url + "/" + kind], **FAST)
+    message = str(info.value)
+    assert f"expected {len(GOOD)} bytes, got {got}" in message and "size mismatch" in message
+    assert "\n" not in message and list(tmp_path.iterdir()) == []
+
+
+def test_size_mismatch_from_a_folder_mirror(tmp_path):
+    (tmp_path / "mirror" / "demo").mkdir(parents=True)
+    (tmp_path / "mirror" / "demo" / "file.png").write_bytes(GOOD[:1000])
+    with pytest.raises(ChecksumError, match=f"expected {len(GOOD)} bytes, got 1000"):
+        fetch_file(entry(), tmp_path / "cache" / "file.png", [str(tmp_path / "mirror")], **FAST)
+
+
+def test_folder_where_the_cached_file_belongs(server, tmp_path):
+    dest = tmp_path / "cache" / "file.png"
+    (dest / "inside").mkdir(parents=True)
+    with pytest.raises(DownloadError) as info:
+        fetch_file(entry(), dest, [server.url + "/good"], **FAST)
+    message = str(info.value)
+    assert str(dest) in message and "folder" in message and "\n" not in message
+    assert not isinstance(info.value, ChecksumError)
+    assert (dest / "inside").is_dir()  # a folder is never deleted
+    assert server.hits["/good/demo/file.png"] == 0

@@ -15,7 +15,8 @@ from dipbench.tasks import make_task
 # of its gradient, so at lr 0.01 the float-rounding differences of grouped convolutions in parameters
 # whose gradient is mathematically zero (conv biases before BatchNorm) grow visibly within a few steps,
 # as they would between two thread counts; at 0.001 the runs stay equal to ~1e-6 over these steps.
-TINY = {"steps": 6, "channels": 8, "scales": 2, "log_every": 2, "input_depth": 4, "lr": 0.001}
+# fp32: fused and separate runs agree to ~1e-5 only in fp32 (DIP defaults to precision auto)
+TINY = {"steps": 6, "channels": 8, "scales": 2, "log_every": 2, "input_depth": 4, "lr": 0.001, "precision": "fp32"}
 NET = dict(in_channels=4, out_channels=3, down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3)
 
 
@@ -60,15 +61,31 @@ def test_fit_fused_equals_separate_runs(smooth_rgb, task, params):
         assert many.info["fused_runs"] == 3 and many.info["params_resolved"] == one.info["params_resolved"]
 
 
+def _with_threads(threads, function):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return function()
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_fit_fused_seeds_of_one_image_and_early_stopping(smooth_rgb):
+    """Over 24 steps rounding differences grow, by how much depends on the CPU's kernels (an AMD EPYC
+    differed by up to 0.005 where an Intel Xeon stayed within 1e-5). The tolerance is therefore measured:
+    ten times what the same separate run differs by between one and two threads, at least 1e-5."""
     obs = _observations(smooth_rgb, count=1)[0]
     params = {**TINY, "steps": 24, "early_stopping": {"window": 3, "patience": 4, "stop": False}}
-    separate = [get_method("dip_es")("denoise", **params).restore(obs, RunContext(seed=s)) for s in (1, 2)]
-    fused = fit_fused([obs, obs], params, seeds=[1, 2], method=get_method("dip_es"))
+    dip_es = get_method("dip_es")
+    separate = [_with_threads(1, lambda s=s: dip_es("denoise", **params).restore(obs, RunContext(seed=s)))
+                for s in (1, 2)]
+    two_threads = _with_threads(2, lambda: dip_es("denoise", **params).restore(obs, RunContext(seed=1)))
+    atol = max(1e-5, 10 * float(np.abs(two_threads.image - separate[0].image).max()))
+    fused = _with_threads(1, lambda: fit_fused([obs, obs], params, seeds=[1, 2], method=dip_es))
     for one, many in zip(separate, fused):
         assert many.info["es_step"] == one.info["es_step"] and many.info["stop_step"] == one.info["stop_step"]
-        np.testing.assert_allclose(many.image, one.image, atol=1e-5, rtol=0)
-    assert not np.array_equal(fused[0].image, fused[1].image)  # different seeds, different runs
+        np.testing.assert_allclose(many.image, one.image, atol=atol, rtol=0)
+    assert np.abs(fused[0].image - fused[1].image).max() > 10 * atol  # different seeds, different runs
 
 
 def test_fit_fused_rejects_mixed_sizes(smooth_rgb):

@@ -3,6 +3,9 @@
 :func:`add_parser` adds the ``datasets`` command to the main CLI's subparsers; each sub-command stores its
 handler in ``args.func`` (called as ``args.func(args)``, returning the exit status). :func:`main` runs the
 command on its own: ``main(["fetch", "--all", "--mirror", "../shared/datasets"])``.
+
+Exit status: 0 done, 1 a failure (a file missing or bad, no source had it), 2 a usage mistake (an
+unknown dataset, ``--retries -1``, ``--timeout 0``), 130 interrupted. Every error is one line.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ import sys
 from typing import Sequence
 
 from . import registry as datasets
+from .download import DEADLINE, check_options
 from ..errors import ConfigError, DipbenchError
+
+USAGE_ERROR = 2  # an invalid option value, as argparse reports its own usage errors
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -46,9 +52,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "published inputs); the published results (dip_paper_assets) only when named.",
     )
     _add_names(p_fetch)
-    p_fetch.add_argument("--jobs", type=int, default=4, help="files fetched at once (default 4)")
-    p_fetch.add_argument("--retries", type=int, default=3, help="retries per source (default 3)")
-    p_fetch.add_argument("--timeout", type=float, default=30.0, help="seconds without progress (default 30)")
+    # parsed by cmd_fetch, so that a bad value is one line of error (exit status 2), not argparse's usage text
+    p_fetch.add_argument("--jobs", default="4", metavar="N", help="files fetched at once (default 4)")
+    p_fetch.add_argument("--retries", default="3", metavar="N", help="retries per source, >= 0 (default 3)")
+    p_fetch.add_argument(
+        "--timeout", default="30", metavar="SECONDS", help="seconds without progress, > 0 (default 30)"
+    )
+    p_fetch.add_argument(
+        "--deadline",
+        default=f"{DEADLINE:g}",
+        metavar="SECONDS",
+        help=f"seconds one file's transfer from one source may take in all, > 0 (default {DEADLINE:g})",
+    )
     p_fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
     p_fetch.set_defaults(func=cmd_fetch)
 
@@ -90,16 +105,43 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _number(value: str, option: str, kind: type) -> int | float:
+    """``value`` of ``option`` as ``kind`` (int or float); a :class:`ConfigError` naming both if it is not."""
+    try:
+        return kind(str(value).strip())
+    except ValueError:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise ConfigError(f"{option} must be {what}, got {value!r}") from None
+
+
+def fetch_options(args: argparse.Namespace) -> dict:
+    """The validated ``--jobs``, ``--retries``, ``--timeout`` and ``--deadline`` of ``args``; an invalid
+    value raises :class:`ConfigError` naming the option and the value."""
+    options = dict(
+        jobs=_number(args.jobs, "--jobs", int),
+        retries=_number(args.retries, "--retries", int),
+        timeout=_number(args.timeout, "--timeout", float),
+        deadline=_number(args.deadline, "--deadline", float),
+    )
+    if options["jobs"] < 1:
+        raise ConfigError(f"--jobs must be a whole number >= 1, got {args.jobs}")
+    for name in ("retries", "timeout", "deadline"):
+        try:
+            check_options(**{name: options[name]}, prefix="--")
+        except ConfigError as exc:  # name the value as it was typed (0, not 0.0)
+            raise ConfigError(f"{str(exc).rsplit(', got ', 1)[0]}, got {getattr(args, name)}") from None
+    return options
+
+
 def cmd_fetch(args: argparse.Namespace) -> int:
+    options = fetch_options(args)
     names = _selected(args)
     datasets.fetch(
         names,
         mirror=args.mirror,
         cache=args.data,
         progress=False if args.no_progress else None,
-        jobs=args.jobs,
-        retries=args.retries,
-        timeout=args.timeout,
+        **options,
     )
     for name in names:
         print(f"{name}: {len(datasets.get_dataset(name).files)} files verified")
@@ -113,15 +155,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``dipbench datasets <argv>``; a :class:`DipbenchError` is printed on one line (exit status 1)."""
+    """Run ``dipbench datasets <argv>``; a :class:`DipbenchError` is printed on one line (exit status 2 for
+    a usage mistake, a :class:`ConfigError`, as in ``dipbench``; 1 for a failure), an interrupt as one line
+    (exit status 130)."""
     top = argparse.ArgumentParser(prog="dipbench")
     add_parser(top.add_subparsers(dest="command", required=True))
     args = top.parse_args(["datasets", *(sys.argv[1:] if argv is None else argv)])
     try:
         return args.func(args)
     except DipbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        print(f"dipbench: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR if isinstance(exc, ConfigError) else 1
+    except KeyboardInterrupt:
+        print("dipbench: error: interrupted (no partial file was kept)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

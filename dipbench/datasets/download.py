@@ -4,15 +4,23 @@ A *mirror* is a local folder or a base URL laid out like the shared data mirror,
 Sources are tried in order: each mirror (each of the entry's ``mirror_paths`` under it), then the entry's
 canonical URL (a commit-pinned raw.githubusercontent.com address). Bytes are streamed to a temporary file
 beside the destination, hashed on the way, and renamed onto it only when the sha256 matches; a file that
-does not match is deleted and never used.
+does not match is deleted and never used; the temporary file is removed on every exit that is not a
+success (errors, a deadline, KeyboardInterrupt).
+
+Every transfer is bounded twice: ``timeout`` limits each wait for the network (connect, one read), and
+``deadline`` limits the whole transfer of one file from one source, so a server that trickles bytes forever
+is abandoned (reported as "stalled") and the next source is tried.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import math
+import numbers
 import os
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -24,10 +32,11 @@ from typing import BinaryIO, Iterable, Sequence
 
 from .. import __version__
 from ..atomic import atomic_open
-from ..errors import ChecksumError, DownloadError
+from ..errors import ChecksumError, ConfigError, DownloadError
 
 CHUNK = 1 << 16  # bytes per read
 USER_AGENT = f"dipbench/{__version__}"
+DEADLINE = 300.0  # default seconds for the whole transfer of one file from one source
 
 
 class CacheWarning(UserWarning):
@@ -57,7 +66,36 @@ class _NotThere(Exception):
 
 
 class _Permanent(Exception):
-    """The source refused for good (HTTP 403, unknown host): try the next source, no retry."""
+    """The source refused for good (HTTP 403, unknown host, redirect loop, stalled transfer): try the next
+    source, no retry."""
+
+
+class _Cancelled(Exception):
+    """The caller's ``cancel`` event was set: stop at once (the temporary file is removed)."""
+
+
+def check_options(
+    *,
+    retries: object = 0,
+    backoff: object = 0.0,
+    timeout: object = 1.0,
+    deadline: object = DEADLINE,
+    prefix: str = "",
+) -> None:
+    """Reject invalid download settings up front with a :class:`ConfigError` naming the option and value:
+    ``retries`` must be a whole number >= 0, ``backoff`` a finite number >= 0, ``timeout`` and ``deadline``
+    finite numbers > 0. ``prefix`` is put before the option names in messages (``"--"`` for the CLI)."""
+    if isinstance(retries, bool) or not isinstance(retries, numbers.Integral) or retries < 0:
+        raise ConfigError(f"{prefix}retries must be a whole number >= 0, got {retries!r}")
+    for name, value, strict in (("backoff", backoff, False), ("timeout", timeout, True), ("deadline", deadline, True)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+            or (value <= 0 if strict else value < 0)
+        ):
+            bound = "> 0" if strict else ">= 0"
+            raise ConfigError(f"{prefix}{name} must be a finite number of seconds {bound}, got {value!r}")
 
 
 def is_url(mirror: str) -> bool:
@@ -97,6 +135,8 @@ def fetch_file(
     backoff: float = 1.0,
     timeout: float = 30.0,
     canonical: bool = True,
+    deadline: float = DEADLINE,
+    cancel: threading.Event | None = None,
 ) -> Path:
     """Make ``dest`` a verified copy of ``entry`` and return its path.
 
@@ -109,13 +149,29 @@ def fetch_file(
         truncated transfer, HTTP 5xx/408/429); the k-th retry waits ``backoff * 2**k`` seconds.
         A missing file (HTTP 404) or a checksum mismatch moves on to the next source at once.
     timeout: seconds without progress (connect or read) before an attempt is abandoned.
+    deadline: seconds one transfer from one source may take in all; a source still sending then (a
+        server trickling bytes) is abandoned as "stalled", without retry, and the next source is tried.
+        It is checked after every read, so an attempt ends within ``deadline + timeout`` seconds.
+    cancel: an event that, once set, stops the transfer at its next read (:class:`DownloadError`).
 
-    Raises :class:`ChecksumError` if no source had the right bytes and at least one had wrong ones,
-    :class:`DownloadError` if no source could deliver the file at all.
+    Invalid settings (``retries`` < 0, ``timeout`` or ``deadline`` <= 0, non-numbers) raise
+    :class:`ConfigError` before anything is done. Raises :class:`ChecksumError` if no source had the right
+    bytes and at least one had wrong ones (a wrong size is named as such), :class:`DownloadError` if no
+    source could deliver the file at all, or if ``dest`` is a folder or cannot be read. The temporary file
+    is removed on every exit but success, KeyboardInterrupt included.
     """
+    check_options(retries=retries, backoff=backoff, timeout=timeout, deadline=deadline)
     dest = Path(dest)
+    if dest.exists() and not dest.is_file():
+        kind = "a folder" if dest.is_dir() else "not a regular file"
+        raise DownloadError(
+            f"{dest} is {kind}, but the cached file {entry.name} belongs there: remove it and try again"
+        )
     if dest.exists():
-        actual = sha256_of(dest)
+        try:
+            actual = sha256_of(dest)
+        except OSError as exc:
+            raise DownloadError(f"cannot read the cached file {dest}: {exc.strerror or exc}") from None
         if actual == entry.sha256:
             return dest
         warnings.warn(
@@ -123,7 +179,10 @@ def fetch_file(
             CacheWarning,
             stacklevel=2,
         )
-        dest.unlink(missing_ok=True)
+        try:
+            dest.unlink(missing_ok=True)
+        except OSError as exc:
+            raise DownloadError(f"cannot remove the bad cached file {dest}: {exc.strerror or exc}") from None
 
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -136,11 +195,11 @@ def fetch_file(
     for source in candidates:
         for attempt in range(retries + 1):
             try:
-                _copy_verified(source, entry, dest, timeout)
+                _copy_verified(source, entry, dest, timeout, deadline, cancel)
                 return dest
             except ChecksumError as exc:
                 checksum_error = exc
-                failures.append(f"{source}: sha256 mismatch")
+                failures.append(f"{source}: {'size' if str(exc).startswith('size') else 'sha256'} mismatch")
                 break
             except _NotThere:
                 failures.append(f"{source}: not found")
@@ -148,6 +207,8 @@ def fetch_file(
             except _Permanent as exc:
                 failures.append(f"{source}: {exc}")
                 break
+            except _Cancelled:
+                raise DownloadError(f"fetching {entry.name} was cancelled") from None
             except (OSError, http.client.HTTPException) as exc:
                 if attempt == retries:
                     failures.append(f"{source}: {_describe(exc)} ({attempt + 1} attempts)")
@@ -163,17 +224,35 @@ def fetch_file(
     raise DownloadError(f"could not fetch {entry.name}: " + "; ".join(failures))
 
 
-def _copy_verified(source: str, entry: FileEntry, dest: Path, timeout: float) -> None:
-    """Stream ``source`` into a temporary file beside ``dest``; rename it onto ``dest`` if the hash matches."""
-    with _open_source(source, timeout) as stream:
+def _copy_verified(
+    source: str,
+    entry: FileEntry,
+    dest: Path,
+    timeout: float,
+    deadline: float = DEADLINE,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Stream ``source`` into a temporary file beside ``dest``; rename it onto ``dest`` if the size and hash
+    match. The temporary file is deleted on any other exit (``atomic_open``)."""
+    started = time.monotonic()
+    with _open_source(source, min(timeout, deadline)) as stream:
         announced = getattr(stream, "length", None)  # an HTTP response's Content-Length, if it sent one
+        # read1 returns what has arrived (one system call): a trickle cannot hold a read past the deadline
+        read = getattr(stream, "read1", None) or stream.read
         with atomic_open(dest, "wb") as out:
             digest = hashlib.sha256()
             size = 0
             limit = entry.size + 1 if entry.size else None
             cut_off = False
             while True:
-                chunk = stream.read(CHUNK)
+                if cancel is not None and cancel.is_set():
+                    raise _Cancelled(entry.name)
+                if time.monotonic() - started > deadline:
+                    raise _Permanent(
+                        f"stalled: transfer not complete within the {deadline:g} s deadline "
+                        f"({size} of {entry.size or announced or 'unknown'} bytes received)"
+                    )
+                chunk = read(CHUNK)
                 if not chunk:
                     break
                 digest.update(chunk)
@@ -185,11 +264,17 @@ def _copy_verified(source: str, entry: FileEntry, dest: Path, timeout: float) ->
             if not cut_off and announced is not None and size < announced:
                 raise ConnectionError(f"truncated transfer ({size} of {announced} bytes)")  # transient: retried
             actual = digest.hexdigest()
+            if entry.size and (cut_off or size != entry.size):
+                got = announced if cut_off and announced else (f"more than {entry.size}" if cut_off else size)
+                raise ChecksumError(
+                    f"size mismatch for {entry.name} from {source}: expected {entry.size} bytes, got {got} "
+                    f"(expected sha256 {entry.sha256}, got {actual} for the {size} bytes read)"
+                )
             if actual != entry.sha256:
                 # raising inside atomic_open deletes the temporary file: bad bytes are never used
                 raise ChecksumError(
                     f"checksum mismatch for {entry.name} from {source}: expected sha256 {entry.sha256}, "
-                    f"got {actual} ({size}{'+' if cut_off else ''} bytes, expected {entry.size or 'unknown'})"
+                    f"got {actual} ({size} bytes, expected {entry.size or 'unknown'})"
                 )
 
 
@@ -210,6 +295,14 @@ def _open_source(source: str, timeout: float) -> BinaryIO:
             raise _NotThere(source) from None
         if exc.code in (408, 429) or exc.code >= 500:
             raise ConnectionError(f"HTTP {exc.code}") from None
+        if 300 <= exc.code < 400:
+            if str(exc.msg or "").startswith(urllib.request.HTTPRedirectHandler.inf_msg):
+                raise _Permanent(
+                    f"redirect loop (HTTP {exc.code}: redirected more than "
+                    f"{urllib.request.HTTPRedirectHandler.max_redirections} times or back to the same address)"
+                ) from None
+            reason = " ".join(str(exc.msg or "").split())
+            raise _Permanent(f"HTTP {exc.code} redirect not followed ({reason or 'no usable Location'})") from None
         raise _Permanent(f"HTTP {exc.code}") from None
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, FileNotFoundError):  # file:// URL

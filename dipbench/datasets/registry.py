@@ -26,6 +26,8 @@ import csv
 import functools
 import os
 import re
+import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +38,7 @@ import yaml
 
 from ..errors import ChecksumError, ConfigError, DownloadError
 from ..imaging.io import read_image
-from .download import FileEntry, fetch_file, sha256_of
+from .download import DEADLINE, CacheWarning, FileEntry, check_options, fetch_file, sha256_of
 
 REGISTRY_DIR = Path(__file__).resolve().parent / "data"
 ENV_DATA = "DIPBENCH_DATA"
@@ -46,6 +48,15 @@ KINDS = ("benchmark", "results", "builtin")
 COLUMNS = ("image", "role", "file", "sha256", "bytes", "width", "height", "mode", "url", "notes")
 
 MirrorSpec = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]], None]
+
+ALLOWED_PATH = (
+    "a relative path inside the dataset folder: names separated by '/', none of them empty, '.' or '..', "
+    "no leading '/', no backslash, ':' or control character"
+)
+ALLOWED_NAME = "letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_COUNT = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -122,46 +133,110 @@ def _registry() -> dict[str, Dataset]:
         index = yaml.safe_load(index_path.read_text(encoding="utf-8"))["datasets"]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read the dataset registry {index_path}: {exc}") from None
+    if not isinstance(index, dict):
+        raise ConfigError(f"{index_path}: 'datasets' must be a mapping of dataset name to settings")
     return {name: _load_dataset(name, meta or {}) for name, meta in index.items()}
 
 
+def path_problem(value: object) -> str | None:
+    """Why ``value`` is not a safe relative path inside a dataset folder (see :data:`ALLOWED_PATH`), or None
+    when it is one. Absolute paths, ``..``, backslashes, drive letters and empty names are refused, so a
+    registry row can never name a file outside ``<cache>/<dataset>/`` or ``<mirror>/<folder>/``."""
+    if not isinstance(value, str) or not value:
+        return "it is empty"
+    if "\\" in value:
+        return "it contains a backslash"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "it contains a control character"
+    if value.startswith("/"):
+        return "it is an absolute path"
+    if ":" in value:
+        return "it contains ':' (a drive letter or URL)"
+    parts = value.split("/")
+    if "" in parts:
+        return "it has an empty name ('//' or a trailing '/')"
+    if any(part in (".", "..") for part in parts):
+        return "it has a '.' or '..' component"
+    if any(part != part.strip() for part in parts):
+        return "a name starts or ends with white space"
+    return None
+
+
+def _row_file(name: str, path: Path, line: int, row: dict, folders: tuple[str, ...]) -> RegistryFile:
+    """One validated registry row; anything invalid raises :class:`ConfigError` naming the row."""
+    where = f"{path}: dataset {name!r}, row {line}"
+    if None in row or any(row.get(column) is None for column in COLUMNS):
+        count = len([v for k, v in row.items() if k is not None and v is not None]) + len(row.get(None) or ())
+        raise ConfigError(f"{where}: {count} tab-separated fields, expected {len(COLUMNS)} ({' '.join(COLUMNS)})")
+    where += f" (image {row['image']!r}, role {row['role']!r})"
+
+    def bad(column: str, problem: str, allowed: str) -> ConfigError:
+        return ConfigError(f"{where}: {column} {row[column]!r} is not allowed ({problem}); allowed: {allowed}")
+
+    for column in ("image", "file"):
+        problem = path_problem(row[column])
+        if problem:
+            raise bad(column, problem, ALLOWED_PATH)
+    if not re.fullmatch(r"[A-Za-z0-9_]+", row["role"]):
+        raise bad("role", "not a plain name", "letters, digits and '_'")
+    if not _SHA256.fullmatch(row["sha256"]):
+        raise bad("sha256", "not a sha256", "64 hexadecimal digits")
+    for column in ("bytes", "width", "height"):
+        if not _COUNT.fullmatch(row[column]):
+            raise bad(column, "not a count", "a whole number >= 0")
+    url = row["url"]
+    if url and (not url.startswith("https://") or any(c.isspace() for c in url)):
+        raise bad("url", "not an https URL", "empty, or an https:// URL without spaces")
+    return RegistryFile(
+        dataset=name,
+        image=row["image"],
+        role=row["role"],
+        file=row["file"],
+        sha256=row["sha256"].lower(),
+        bytes=int(row["bytes"]),
+        width=int(row["width"]),
+        height=int(row["height"]),
+        mode=row["mode"],
+        url=url,
+        notes=row["notes"],
+        mirror_folders=folders,
+    )
+
+
 def _load_dataset(name: str, meta: dict) -> Dataset:
+    index_path = REGISTRY_DIR / "index.yaml"
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(f"{index_path}: dataset name {name!r} is not allowed; allowed: {ALLOWED_NAME}")
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{index_path}: dataset {name!r} is not a mapping of settings")
     path = REGISTRY_DIR / f"{name}.tsv"
     kind = meta.get("kind", "benchmark")
     channels = meta.get("channels")
     if kind not in KINDS or channels not in (1, 3, None):
-        raise ConfigError(f"{REGISTRY_DIR / 'index.yaml'}: dataset {name!r} has kind {kind!r}, channels {channels!r}")
-    folders = tuple(meta.get("mirror_folders") or (name,))
+        raise ConfigError(f"{index_path}: dataset {name!r} has kind {kind!r}, channels {channels!r}")
+    folders = meta.get("mirror_folders") or [name]
+    if not isinstance(folders, (list, tuple)):
+        raise ConfigError(f"{index_path}: dataset {name!r}: mirror_folders must be a list, got {folders!r}")
+    for folder in folders:
+        problem = path_problem(folder)
+        if problem:
+            raise ConfigError(
+                f"{index_path}: dataset {name!r}: mirror folder {folder!r} is not allowed ({problem}); "
+                f"allowed: {ALLOWED_PATH.replace('dataset folder', 'mirror')}"
+            )
+    folders = tuple(folders)
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
             if tuple(reader.fieldnames or ()) != COLUMNS:
                 raise ConfigError(f"{path}: expected the columns {' '.join(COLUMNS)}")
-            files = tuple(
-                RegistryFile(
-                    dataset=name,
-                    image=row["image"],
-                    role=row["role"],
-                    file=row["file"],
-                    sha256=row["sha256"].lower(),
-                    bytes=int(row["bytes"]),
-                    width=int(row["width"]),
-                    height=int(row["height"]),
-                    mode=row["mode"],
-                    url=row["url"],
-                    notes=row["notes"],
-                    mirror_folders=folders,
-                )
-                for row in reader
-            )
+            files = tuple(_row_file(name, path, reader.line_num, row, folders) for row in reader)
     except OSError as exc:
         raise ConfigError(f"cannot read the registry table {path}: {exc.strerror or exc}") from None
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ConfigError(f"{path}: malformed row ({exc})") from None
+    except (ValueError, csv.Error) as exc:  # e.g. bytes that are not UTF-8
+        raise ConfigError(f"{path}: dataset {name!r}: malformed table ({exc})") from None
     if len({(f.image, f.role) for f in files}) != len(files):
         raise ConfigError(f"{path}: an (image, role) pair appears twice")
-    if any(not re.fullmatch(r"[0-9a-f]{64}", f.sha256) for f in files):
-        raise ConfigError(f"{path}: a sha256 is not 64 hex digits")
     images = list(dict.fromkeys(f.image for f in files))
     roles = tuple(dict.fromkeys(["gt"] * any(f.role == "gt" for f in files) + [f.role for f in files]))
     return Dataset(
@@ -289,28 +364,59 @@ def file_path(
     retries: int = 3,
     backoff: float = 1.0,
     timeout: float = 30.0,
+    deadline: float = DEADLINE,
+    cancel: threading.Event | None = None,
 ) -> Path:
     """The verified local copy of (dataset, image, role), fetched first if missing or tampered.
 
-    Built-in images are returned from scikit-image's data folder as they are (no checksum), and fetched
-    into the cache only if that scikit-image has no such file. Raises :class:`ConfigError` for an unknown
-    dataset, image or role, :class:`DownloadError`/:class:`ChecksumError` if no source has the file.
+    Built-in images are returned from scikit-image's data folder when that file has the registered sha256.
+    When it has other bytes (a replaced file, another scikit-image build) it is never used: the registered
+    bytes are taken from the cache or fetched like any other file, and if no source has them a
+    :class:`ChecksumError` names the file and both hashes. A scikit-image without the file is treated the
+    same way. Raises :class:`ConfigError` for an unknown dataset, image or role or invalid download
+    settings, :class:`DownloadError`/:class:`ChecksumError` if no source has the file.
     """
+    check_options(retries=retries, backoff=backoff, timeout=timeout, deadline=deadline)
     row = registry_file(name, image, role)
+    dest = cache_dir(cache) / name / row.file
+    options = dict(
+        retries=retries, backoff=backoff, timeout=timeout, deadline=deadline, cancel=cancel, canonical=not _offline()
+    )
     if get_dataset(name).builtin:
         path = _skimage_path(row)
-        if path.is_file():
+        status, actual = _check_file(path, row)
+        if status == "ok":
             return path
-    dest = cache_dir(cache) / name / row.file
-    return fetch_file(
-        row.entry,
-        dest,
-        mirrors(mirror),
-        retries=retries,
-        backoff=backoff,
-        timeout=timeout,
-        canonical=not _offline(),
-    )
+        if status == "missing":
+            return fetch_file(row.entry, dest, mirrors(mirror), **options)
+        try:
+            found = fetch_file(row.entry, dest, mirrors(mirror), **options)
+        except DownloadError as exc:
+            raise ChecksumError(
+                f"built-in image {name}/{row.file}: {path}: {actual}, expected sha256 {row.sha256}; "
+                f"it is not used, and no other source has the registered file ({exc})"
+            ) from None
+        warnings.warn(
+            f"built-in image {name}/{row.file}: {path}: {actual}, expected sha256 {row.sha256}; "
+            f"using the verified copy {found}",
+            CacheWarning,
+            stacklevel=2,
+        )
+        return found
+    return fetch_file(row.entry, dest, mirrors(mirror), **options)
+
+
+def _check_file(path: Path, row: RegistryFile) -> tuple[str, str]:
+    """(``ok`` | ``missing`` | ``bad``, what was found) for the file at ``path``, checked against ``row``."""
+    if not path.exists() and not path.is_symlink():
+        return "missing", ""
+    if not path.is_file():
+        return "bad", "a folder, not a file" if path.is_dir() else "not a regular file"
+    try:
+        actual = sha256_of(path)
+    except OSError as exc:
+        return "bad", f"unreadable ({exc.strerror or exc})"
+    return ("ok", "") if actual == row.sha256 else ("bad", f"sha256 {actual}")
 
 
 def gt_path(name: str, image: str, *, mirror: MirrorSpec = None, cache: str | os.PathLike | None = None) -> Path:
@@ -373,6 +479,7 @@ def fetch(
     retries: int = 3,
     backoff: float = 1.0,
     timeout: float = 30.0,
+    deadline: float = DEADLINE,
 ) -> list[Path]:
     """Fetch and verify every file of the named datasets (only ``roles`` if given) into the cache.
 
@@ -380,30 +487,53 @@ def fetch(
     tqdm bar shows progress (``progress`` None: only on a terminal). Every file is attempted; then a
     single failure is re-raised, several are summed up in one :class:`DownloadError` (a
     :class:`ChecksumError` if all were checksum mismatches). Returns the local paths in registry order.
+
+    Invalid settings (``jobs`` < 1, ``retries`` < 0, ``timeout``/``deadline`` <= 0) raise
+    :class:`ConfigError` before anything is fetched. On KeyboardInterrupt (or any other exception) the
+    files not started are cancelled and those in flight stop at their next read; no partial file is left.
     """
     from tqdm.auto import tqdm
+
+    check_options(retries=retries, backoff=backoff, timeout=timeout, deadline=deadline)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs must be a whole number >= 1, got {jobs!r}")
 
     wanted = None if roles is None else set(roles)
     rows = [row for ds in _resolve_names(names) for row in ds.files if wanted is None or row.role in wanted]
 
-    def one(row: RegistryFile) -> Path:
-        return file_path(
-            row.dataset, row.image, row.role, mirror=mirror, cache=cache, retries=retries, backoff=backoff,
-            timeout=timeout,
-        )
+    stop = threading.Event()
+
+    def one(row: RegistryFile) -> Path | None:
+        if stop.is_set():  # another file was interrupted: start nothing new
+            return None
+        try:
+            return file_path(
+                row.dataset, row.image, row.role, mirror=mirror, cache=cache, retries=retries, backoff=backoff,
+                timeout=timeout, deadline=deadline, cancel=stop,
+            )
+        except DownloadError:
+            raise
+        except BaseException:  # an interrupt or a bug: stop the other workers before the main thread sees it
+            stop.set()
+            raise
 
     paths: dict[int, Path] = {}
     failures: list[DownloadError] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, tqdm(
+    with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(
         total=len(rows), unit="file", desc="fetch", disable=(None if progress is None else not progress)
     ) as bar:
         futures = {pool.submit(one, row): i for i, row in enumerate(rows)}
-        for future in as_completed(futures):
-            try:
-                paths[futures[future]] = future.result()
-            except DownloadError as exc:
-                failures.append(exc)
-            bar.update(1)
+        try:
+            for future in as_completed(futures):
+                try:
+                    paths[futures[future]] = future.result()
+                except DownloadError as exc:
+                    failures.append(exc)
+                bar.update(1)
+        except BaseException:
+            stop.set()  # transfers in flight stop at their next read (their temporary files are removed)
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     if len(failures) == 1:
         raise failures[0]
     if failures:
@@ -414,8 +544,10 @@ def fetch(
 
 @dataclass(frozen=True)
 class FileStatus:
-    """The state of one cached file: ``ok``, ``missing``, ``bad`` (wrong sha256), or for a built-in image
-    ``differs`` (the installed scikit-image ships other bytes than registered; not an error)."""
+    """The state of one cached file: ``ok``, ``missing``, ``bad`` (wrong sha256, a folder, unreadable), or
+    for a built-in image ``differs`` (scikit-image's file has other bytes than registered, but a verified
+    copy in the cache is used instead: not an error). A built-in image whose scikit-image file is wrong
+    and that has no verified cached copy is ``bad``."""
 
     dataset: str
     image: str
@@ -458,20 +590,22 @@ class VerifyReport:
 
 
 def verify(names: str | Iterable[str], *, cache: str | os.PathLike | None = None) -> VerifyReport:
-    """Check every cached file of the named datasets against its sha256, without fetching anything."""
+    """Check every cached file of the named datasets against its sha256, without fetching anything.
+    Built-in images are checked in scikit-image's data folder (then in the cache, where a verified copy
+    replaces a scikit-image file with other bytes)."""
     statuses = []
     for dataset in _resolve_names(names):
         for row in dataset.files:
             path = local_path(dataset.name, row.image, row.role, cache)
-            if not path.is_file():
-                status, detail = "missing", ""
-            else:
-                actual = sha256_of(path)
-                if actual == row.sha256:
-                    status, detail = "ok", ""
-                else:
-                    status = "differs" if dataset.builtin else "bad"
-                    detail = f"sha256 {actual}, expected {row.sha256}"
+            status, found = _check_file(path, row)
+            detail = f"{found}, expected {row.sha256}" if found.startswith("sha256") else found
+            if dataset.builtin and status != "ok":
+                cached = cache_dir(cache) / dataset.name / row.file
+                if _check_file(cached, row)[0] == "ok":
+                    if status == "missing":
+                        path, status, detail = cached, "ok", ""
+                    else:
+                        status, detail = "differs", f"{detail}; the verified copy {cached} is used"
             statuses.append(FileStatus(dataset.name, row.image, row.role, path, status, detail))
     return VerifyReport(statuses)
 

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..atomic import atomic_open
-from ..errors import ImageError
+from ..errors import ConfigError, ImageError
 
 Mode = Literal["any", "rgb", "gray", "to_rgb", "to_gray"]
 
@@ -34,6 +34,8 @@ def read_image(path: str | os.PathLike, mode: Mode = "any") -> np.ndarray:
             array = _pil_to_float(pil)
     except FileNotFoundError:
         raise ImageError(f"image file not found: {path}") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"image {path} is too large to decode safely ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"cannot read image {path}: {exc}") from None
     return convert_channels(array, mode, source=str(path))
@@ -93,9 +95,29 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(image, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
-def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an (H, W, C) [0, 1] image as an 8-bit PNG, atomically."""
+#: Output formats by file extension: lossless only, so a written result scores as it was computed.
+OUTPUT_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP", ".ppm": "PPM", ".pgm": "PPM"}
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """The PIL format that the extension of ``path`` names; :class:`ConfigError` for a lossy or unknown one."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise ConfigError(f"cannot write {path}: use one of the lossless extensions "
+                         f"{', '.join(OUTPUT_FORMATS)} (a lossy format would change the restored pixels)")
+    return OUTPUT_FORMATS[suffix]
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, fmt: str | None = None) -> None:
+    """Write an (H, W, C) [0, 1] image with 8 bits per channel, atomically, in ``fmt`` (a PIL format name)
+    or else the format the extension of ``path`` names (:func:`output_format`)."""
+    fmt = fmt or output_format(path)
     data = to_uint8(as_hwc(image))
     pil = Image.fromarray(data[..., 0] if data.shape[2] == 1 else data)
     with atomic_open(path, "wb") as handle:
-        pil.save(handle, format="PNG")
+        pil.save(handle, format=fmt)
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an (H, W, C) [0, 1] image as an 8-bit PNG, atomically (whatever the extension)."""
+    write_image(path, image, "PNG")

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import ConfigError, MissingDependencyError
 from ..tasks import Observation
+from .params import Rule, check_params
 
 
 @dataclass
@@ -68,6 +69,9 @@ class Method:
     task_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
     smoke: ClassVar[dict[str, Any]] = {}
     description: ClassVar[str] = ""
+    #: Rules for parameters whose default does not say what they accept (:mod:`dipbench.methods.params`);
+    #: every other parameter must have its default's type.
+    param_rules: ClassVar[dict[str, Rule]] = {}
     #: True for methods that need nothing of a task but its forward operator (DIP): they accept every
     #: registered task besides those listed in ``tasks`` (the tasks they were checked on).
     any_task: ClassVar[bool] = False
@@ -109,6 +113,7 @@ class Method:
         if smoke:
             params.update({k: v for k, v in cls.smoke.items() if k in params})
         params.update(overrides)
+        check_params(cls.name, params, {**cls.defaults, **cls.task_defaults.get(task, {})}, cls.param_rules)
         return params
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:

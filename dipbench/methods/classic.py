@@ -20,7 +20,9 @@ from ..imaging.io import as_hwc
 from ..imaging.resize import imresize_matlab
 from ..tasks import Observation, task_of
 from .base import Method, Restoration, RunContext, require
+from .params import Rule
 from .device import resolve_device
+from .divergence import loss_divergence
 from .registry import register
 
 
@@ -90,6 +92,7 @@ class Bicubic(Method):
     version = "1"
     defaults = {"kernel": "matlab"}
     kernels = ("matlab", "pil")
+    param_rules = {"kernel": Rule(str, choices=kernels)}
     description = "bicubic upsampling (MATLAB imresize or PIL)"
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
@@ -130,6 +133,7 @@ class BM3D(Method):
     defaults = {"profile": "np", "colorspace": "opp"}
     colorspaces = ("opp", "YCbCr")
     profiles = ("np", "refilter", "vn", "vn_old", "high", "deb")
+    param_rules = {"colorspace": Rule(str, choices=colorspaces), "profile": Rule(str, choices=profiles)}
     description = "BM3D / CBM3D (bm3d package)"
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
@@ -175,6 +179,8 @@ class NLM(Method):
     tasks = ("denoise",)
     version = "1"
     defaults = {"patch_size": 7, "patch_distance": 10, "h_factor": 0.6, "fast_mode": False}
+    param_rules = {"patch_size": Rule(int, low=1), "patch_distance": Rule(int, low=1),
+                   "h_factor": Rule(float, low=0, low_open=True)}
     smoke = {"patch_size": 3, "patch_distance": 2}
     description = "non-local means (scikit-image)"
 
@@ -277,8 +283,18 @@ def optimise_pixels(
     curve = pd.DataFrame(
         {"step": np.arange(1, steps + 1), "loss": losses_np, "psnr": psnrs.cpu().numpy().astype(np.float64)}
     )
-    info = {"steps": steps, "final_loss": float(losses_np[-1]) if steps else None, "device": str(device)}
+    info = {"steps": steps, "final_loss": float(losses_np[-1]) if steps else None, "device": str(device),
+            **loss_divergence(losses_np, name)}
     return Restoration(_finish(image, obs, name), curve=curve, info=info)
+
+
+#: Rules of the pixel-optimisation parameters of ``tv`` and ``no_prior`` (:func:`optimise_pixels`).
+PIXEL_OPTIMISATION_RULES = {
+    "steps": Rule(int, low=1), "lr": Rule(float, low=0, low_open=True, high=1), "tv_weight": Rule(float, low=0),
+    "init": Rule(str, choices=("uniform", "observed")), "eps": Rule(float, low=0, low_open=True),
+    "log_every": Rule(int, low=1), "weight_factor": Rule(float, low=0, low_open=True),
+    "max_num_iter": Rule(int, low=1), "tol": Rule(float, low=0, low_open=True),
+}
 
 
 @register
@@ -319,6 +335,7 @@ class TV(Method):
         "inpaint": {"steps": 2000, "lr": 0.01, "tv_weight": 1e-8, "init": "uniform", "eps": 1e-8, "log_every": 100},
     }
     smoke = {"steps": 5, "max_num_iter": 10, "log_every": 2}
+    param_rules = PIXEL_OPTIMISATION_RULES
     description = "total variation (Chambolle denoiser; TV-regularised pixel optimisation for SR/inpainting)"
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
@@ -364,6 +381,7 @@ class NoPrior(TV):
         "inpaint": {"steps": 2000, "lr": 0.01, "init": "uniform", "log_every": 100},
     }
     smoke = {"steps": 5, "log_every": 2}
+    param_rules = PIXEL_OPTIMISATION_RULES
     description = "pixel optimisation of the data term alone (no prior)"
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:

@@ -50,6 +50,8 @@ def register_protocol(name: str) -> Callable[[ProtocolFunction], ProtocolFunctio
 def protocol_names() -> list[str]:
     """The registered protocols, in registration order (``dip_paper`` first)."""
     return list(_PROTOCOLS)
+#: The side of SSIM's Gaussian window (sigma 1.5, truncated at 3.5 sigma): the smallest region it can score.
+SSIM_MIN_SIDE = 11
 #: The DIP evaluation script's shave of the centre-32 box: (top, left, bottom, right) in pixels.
 DIP_SR_SHAVE = (4, 4, 5, 5)
 
@@ -60,6 +62,8 @@ def psnr(reference: np.ndarray, estimate: np.ndarray, peak: float = 1.0) -> floa
     estimate = np.asarray(estimate, dtype=np.float64)
     if reference.shape != estimate.shape:
         raise ImageError(f"shapes differ: {reference.shape} vs {estimate.shape}")
+    if reference.size == 0:
+        raise ImageError("nothing to score: the protocol's crop leaves no pixels of this image")
     mse = float(np.mean((reference - estimate) ** 2))
     return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
@@ -68,6 +72,9 @@ def ssim(reference: np.ndarray, estimate: np.ndarray, data_range: float) -> floa
     """SSIM with an 11x11 Gaussian window (sigma 1.5), population covariance; (H, W) or (H, W, C) mean."""
     reference = np.asarray(reference, dtype=np.float64)
     estimate = np.asarray(estimate, dtype=np.float64)
+    if min(reference.shape[:2]) < SSIM_MIN_SIDE:
+        raise ImageError(f"an image region of {reference.shape[1]}x{reference.shape[0]} px is too small for "
+                         f"SSIM (its window needs {SSIM_MIN_SIDE} px per side after the protocol's crop)")
     kwargs = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=data_range)
     if reference.ndim == 3:
         return float(np.mean([structural_similarity(reference[..., c], estimate[..., c], **kwargs)
@@ -91,12 +98,14 @@ def score(
     protocol: str = "dip_paper",
     scale: int | None = None,
     target: Box | None = None,
+    convert_channels: bool = False,
 ) -> dict[str, float | str]:
     """Score a restored image against its ground truth.
 
     gt: the prepared ground truth (H, W, C) in [0, 1] (for SR, already modcropped to the scale).
     pred: the restored image covering ``target`` (default: the whole ground truth), (h, w, C) in [0, 1].
-    Returns ``{"psnr": dB, "ssim": float, "protocol": name}``.
+    convert_channels: a gray image against an RGB one is refused unless true (then the gray one is
+    replicated to RGB). Returns ``{"psnr": dB, "ssim": float, "protocol": name}``.
     """
     if protocol not in _PROTOCOLS:
         raise ConfigError(f"unknown metric protocol {protocol!r}; known: {', '.join(_PROTOCOLS)}")
@@ -109,6 +118,10 @@ def score(
             f"restored image is {pred.shape[1]}x{pred.shape[0]} px, expected {target.width}x{target.height} px"
         )
     if pred.shape[2] != gt.shape[2]:
+        if not convert_channels:
+            raise ImageError(f"the ground truth has {gt.shape[2]} channel(s) and the restored image "
+                             f"{pred.shape[2]}: score them only after converting one (convert_channels, "
+                             "`dipbench score --convert`)")
         if pred.shape[2] == 1:
             pred = np.repeat(pred, 3, axis=2)
         else:

@@ -143,6 +143,8 @@ def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, An
             "observation": str(obs_path),
         }
         write_json(out_dir / "run.json", record)
+        if result.info.get("diverged"):
+            print(f"dipbench: warning: {result.info['divergence']} ({out_dir})", file=sys.stderr)
         records.append(record)
     return records
 

@@ -135,12 +135,23 @@ def import_plugins(plugins: list[str]) -> None:
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:  # any error in the user's file: one line naming it
+                del sys.modules[name]
+                raise ConfigError(f"plugin {plugin} failed to import: {_one_line(exc)}") from None
         else:
             try:
                 importlib.import_module(plugin)
-            except ImportError as exc:
-                raise ConfigError(f"cannot import plugin {plugin!r}: {exc}") from None
+            except Exception as exc:
+                raise ConfigError(f"cannot import plugin {plugin!r}: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, with the line number for a syntax error."""
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError at line {exc.lineno}: {exc.msg}"
+    return f"{type(exc).__name__}: {exc}".replace("\n", " ")
 
 
 class Plan:
@@ -175,6 +186,9 @@ class Plan:
         entry = self.method_entry(label)
         overrides = {**entry["params"], **self.experiments[experiment]["params"].get(label, {})}
         cls = get_method(entry["method"])
+        precision = self.config.get("precision")
+        if precision and "precision" in cls.defaults and "precision" not in overrides:
+            overrides["precision"] = precision
         return cls.resolve_params(self.experiments[experiment]["task"]["name"], overrides,
                                   smoke=self.config["smoke"])
 
@@ -276,5 +290,10 @@ class Plan:
                         f"experiment {name!r}: method {label!r} does not support task {task_name!r} "
                         f"(supports: {cls.tasks_text()})"
                     )
-                self.method_params(name, label)
+                params = self.method_params(name, label)
                 self.observation_spec(name, label).id  # validates task parameters
+                min_side = getattr(cls, "min_image_side", None)
+                if exp["image_size"] and min_side is not None and exp["image_size"] < min_side(params):
+                    raise ConfigError(
+                        f"experiment {name!r}: image_size {exp['image_size']} is too small for {label!r}, "
+                        f"which needs at least {min_side(params)} px per side")

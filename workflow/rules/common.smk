@@ -25,6 +25,11 @@ wildcard_constraints:
     obs=r"[A-Za-z0-9_.-]+",
 
 
+# Every value a rule hands to the shell (config, plan, wildcard, path) is rendered with Snakemake's `:q`
+# (shlex.quote, element by element for lists); nothing is computed by the shell, e.g. no $(dirname ...).
+# Params derived from the config are functions: Snakemake formats plain-string params as wildcard patterns.
+
+
 def run_key(wildcards):
     return RUN_BY_PATH[
         f"runs/{wildcards.experiment}/{wildcards.label}/{wildcards.dataset}/{wildcards.image}/seed{wildcards.seed}"
@@ -35,8 +40,11 @@ def as_json(value):
     return json.dumps(value, sort_keys=True)
 
 
-def mirror_option():
-    return f"--mirror {PLAN.config['mirror']!r}" if PLAN.config["mirror"] else ""
+def mirror_option(wildcards=None):
+    """``--mirror <value>`` as a list of arguments, or no argument at all: render it with ``{params.mirror:q}``,
+    which shell-quotes each element (an empty list renders as nothing). A function, so that Snakemake never
+    reads the value as a wildcard pattern."""
+    return ["--mirror", PLAN.config["mirror"]] if PLAN.config["mirror"] else []
 
 
 def metrics_files():

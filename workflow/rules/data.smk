@@ -4,9 +4,9 @@ rule observation:
         f"{R}/observations/{{obs}}/{{dataset}}/{{image}}/seed{{seed}}.npz",
     params:
         spec=lambda wc: as_json(PLAN.observations[wc.obs].__dict__),
-        mirror=mirror_option(),
+        mirror=mirror_option,
     log:
         f"{R}/logs/observations/{{obs}}/{{dataset}}/{{image}}/seed{{seed}}.log",
     shell:
-        "dipbench job prepare --spec {params.spec:q} --dataset {wildcards.dataset} --image {wildcards.image}"
-        " --seed {wildcards.seed} --out {output} {params.mirror} 2>&1 | tee {log}"
+        "dipbench job prepare --spec {params.spec:q} --dataset {wildcards.dataset:q} --image {wildcards.image:q}"
+        " --seed {wildcards.seed:q} --out {output:q} {params.mirror:q} 2>&1 | tee {log:q}"

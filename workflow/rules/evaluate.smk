@@ -8,9 +8,9 @@ rule evaluate:
         [f"{R}/metrics/{protocol}/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}.json"
          for protocol in PLAN.protocols],
     params:
-        protocols=" ".join(PLAN.protocols),
+        protocols=lambda wc: list(PLAN.protocols),
     log:
         f"{R}/logs/metrics/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}.log",
     shell:
-        "dipbench job evaluate --obs {input.obs} --restored {input.image} --record {input.record}"
-        " --protocol {params.protocols} --out {output} 2>&1 | tee {log}"
+        "dipbench job evaluate --obs {input.obs:q} --restored {input.image:q} --record {input.record:q}"
+        " --protocol {params.protocols:q} --out {output:q} 2>&1 | tee {log:q}"

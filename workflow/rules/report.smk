@@ -7,8 +7,8 @@ rule report:
     params:
         displays=lambda wc: as_json({label: PLAN.method_entry(label)["display"]
                                      for exp in PLAN.experiments.values() for label in exp["methods"]}),
-        protocol=PLAN.protocols[0],
-        exclude=as_json(PLAN.config["exclude_images"]),
+        protocol=lambda wc: PLAN.protocols[0],
+        exclude=lambda wc: as_json(PLAN.config["exclude_images"]),
     log:
         f"{R}/logs/report.log",
     run:
@@ -17,6 +17,6 @@ rule report:
         listing = f"{R}/tables/.metrics_files.txt"
         write_text(listing, "\n".join(input) + "\n")
         shell(
-            "dipbench job report --results {R} --metrics-list {listing} --protocol {params.protocol}"
-            " --displays {params.displays:q} --exclude-images {params.exclude:q} 2>&1 | tee {log}"
+            "dipbench job report --results {R:q} --metrics-list {listing:q} --protocol {params.protocol:q}"
+            " --displays {params.displays:q} --exclude-images {params.exclude:q} 2>&1 | tee {log:q}"
         )

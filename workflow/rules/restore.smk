@@ -27,16 +27,17 @@ rule restore:
         version=lambda wc: method_version(wc.label),
         method_params=lambda wc: as_json(PLAN.method_params(wc.experiment, wc.label)),
         identity=lambda wc: as_json({"experiment": wc.experiment, "label": wc.label}),
-        device=PLAN.config["device"],
+        device=lambda wc: PLAN.config["device"],
+        out_dir=lambda wc, output: os.path.dirname(output.record),
     threads: lambda wc: PLAN.threads(wc.label)
     resources:
         gpu=lambda wc: uses_gpu(wc.label),
     log:
         f"{R}/logs/runs/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}.log",
     shell:
-        "dipbench job restore --obs {input} --method {params.method} --params {params.method_params:q}"
-        " --seed {wildcards.seed} --identity {params.identity:q} --device {params.device} --threads {threads}"
-        " --out-dir $(dirname {output.record}) 2>&1 | tee {log}"
+        "dipbench job restore --obs {input:q} --method {params.method:q} --params {params.method_params:q}"
+        " --seed {wildcards.seed:q} --identity {params.identity:q} --device {params.device:q} --threads {threads:q}"
+        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
 
 
 def fused_restore_rule(experiment):
@@ -47,7 +48,7 @@ def fused_restore_rule(experiment):
     return {
         "observation": lambda wc: f"{R}/{PLAN.observation_path(RunKey(experiment, wc.label, wc.dataset, wc.image, seeds[0]))}",
         "outputs": {name: expand(run_dir + name, seed=seeds) for name in ("restored.png", "curve.csv", "run.json")},
-        "seeds": " ".join(map(str, seeds)),
+        "seeds": lambda wc: [str(seed) for seed in seeds],
         "method_params": lambda wc: as_json(PLAN.method_params(experiment, wc.label)),
         "identity": lambda wc: as_json({"experiment": experiment, "label": wc.label}),
     }
@@ -75,18 +76,18 @@ for _experiment in PLAN.experiments:
             version=lambda wc: method_version(wc.label),
             method_params=_fused["method_params"],
             identity=_fused["identity"],
-            device=PLAN.config["device"],
+            device=lambda wc: PLAN.config["device"],
             seeds=_fused["seeds"],
-            out_dirs=lambda wc, output: " ".join(os.path.dirname(path) for path in output.record),
+            out_dirs=lambda wc, output: [os.path.dirname(path) for path in output.record],
         threads: lambda wc: PLAN.threads(wc.label)
         resources:
             gpu=lambda wc: uses_gpu(wc.label),
         log:
             f"{R}/logs/runs/{_experiment}/{{label}}/{{dataset}}/{{image}}/fused.log",
         shell:
-            "dipbench job restore --obs {input} --method {params.method} --params {params.method_params:q}"
-            " --seed {params.seeds} --identity {params.identity:q} --device {params.device} --threads {threads}"
-            " --out-dir {params.out_dirs} 2>&1 | tee {log}"
+            "dipbench job restore --obs {input:q} --method {params.method:q} --params {params.method_params:q}"
+            " --seed {params.seeds:q} --identity {params.identity:q} --device {params.device:q} --threads {threads:q}"
+            " --out-dir {params.out_dirs:q} 2>&1 | tee {log:q}"
 
     workflow.ruleorder(f"restore_fused_{_experiment}", "restore")
 
@@ -109,8 +110,9 @@ if PLAN.ensemble_labels:
         params:
             identity=lambda wc: as_json({"experiment": wc.experiment, "label": wc.label,
                                          "of": PLAN.ensemble_members(run_key(wc))[0].label}),
+            out_dir=lambda wc, output: os.path.dirname(output.record),
         log:
             f"{R}/logs/runs/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}.log",
         shell:
-            "dipbench job ensemble --images {input.images} --records {input.records}"
-            " --identity {params.identity:q} --out-dir $(dirname {output.record}) 2>&1 | tee {log}"
+            "dipbench job ensemble --images {input.images:q} --records {input.records:q}"
+            " --identity {params.identity:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"

@@ -27,6 +27,7 @@ from ...errors import DipbenchError, DivergenceError, ImageError
 from ...tasks import Observation, array_to_tensor, task_of
 from .. import precision as prec
 from ..base import Restoration
+from ..divergence import loss_divergence
 from .early_stopping import WindowedVariance, es_settings
 
 
@@ -241,6 +242,7 @@ def _result(k: int, problem: DIPProblem, image_t: torch.Tensor, curve: pd.DataFr
     steps_run = info["steps_run"]
     output_psnr = float(_psnr_tensor(image_t, problem.gt)) if problem.gt is not None else None
     info.update(_stop_summary(curve, curve_column, output_psnr, steps_run))
+    info.update(loss_divergence(curve["loss"].to_numpy(), "DIP"))
     if es is not None:
         stopped = es.stop_step[k] > 0
         info.update({"stop_step": es.stop_step[k] if stopped else steps_run,

@@ -5,10 +5,12 @@ The method resolves its ``"auto"`` parameters to the paper's settings for the ta
 from a seed derived from the run identity, and runs the loop (:mod:`.loop`). K seeds of one image run as
 one fused fit (:func:`fit_fused`, :mod:`.fused`).
 
-Speed options, none of which changes the fp32 result on the CPU by default:
-  precision      "fp32" | "bf16" | "auto" (:mod:`dipbench.methods.precision`): bf16 autocast of the network
-                 with fp32 master weights, optimiser state and loss; "auto" = bf16 only where it is native
-                 and was measured to keep the numbers. The resolved precision is recorded in every result.
+Speed options:
+  precision      "auto" (default) | "fp32" | "bf16" (:mod:`dipbench.methods.precision`): bf16 autocast of
+                 the network with fp32 master weights, optimiser state and loss; "auto" = bf16 only where it
+                 is native (CUDA >= 8.0, CPUs with AVX-512-BF16 or AMX) and was measured to keep the numbers
+                 (benchmarks/README.md), fp32 elsewhere. The resolved precision is recorded in every result;
+                 the workflow's ``precision: fp32`` (or ``--profile profiles/faithful``) forces fp32.
   channels_last  "auto" (on CUDA, and for bf16 on the CPU; for fp32 on the CPU it was measured not to
                  help) | true | false.
   compile        torch.compile the network (off: on a 2-core CPU it compiled for 3 minutes and gained ~10%).
@@ -25,10 +27,11 @@ from typing import Any, Sequence
 
 import torch
 
-from ...errors import ConfigError
+from ...errors import ConfigError, ImageError
 from ...tasks import Observation, make_task
 from .. import precision as prec
 from ..base import Method, Restoration, RunContext
+from ..params import Rule
 from ..device import resolve_device
 from ..registry import register
 from .early_stopping import DEFAULTS as ES_DEFAULTS
@@ -72,10 +75,35 @@ class DIP(Method):
         "steps": "auto", "lr": "auto", "reg_noise_std": "auto", "output": "auto", "final_input": "auto",
         "pad_input": "auto", "input_depth": 32, "input_scale": 0.1, "ema": 0.99, "channels": 128,
         "skip_channels": 4, "scales": 5, "bn_init": "default", "align_corners": False, "log_every": 50,
-        "precision": "fp32", "checkpointing": False, "channels_last": "auto", "compile": False,
+        "precision": "auto", "checkpointing": False, "channels_last": "auto", "compile": False,
         "early_stopping": None,
     }
     smoke = {"steps": 6, "channels": 8, "scales": 3, "log_every": 2, "input_depth": 4}
+    param_rules = {
+        "steps": Rule(int, low=1, literals=("auto",)),
+        "lr": Rule(float, low=0, low_open=True, high=1, literals=("auto",)),
+        "reg_noise_std": Rule(float, low=0, literals=("auto",)),
+        "output": Rule(str, choices=("ema", "last"), literals=("auto",)),
+        "final_input": Rule(str, choices=("perturbed", "clean"), literals=("auto",)),
+        "pad_input": Rule(int, low=0, literals=("auto",)),
+        "input_depth": Rule(int, low=1),
+        "input_scale": Rule(float, low=0, low_open=True),
+        "ema": Rule(float, low=0, high=1, high_open=True, literals=(None,)),
+        "channels": Rule(int, low=1),
+        "skip_channels": Rule(int, low=0),
+        "scales": Rule(int, low=1, high=10),
+        "bn_init": Rule(str, choices=("default", "uniform")),
+        "log_every": Rule(int, low=1),
+        "precision": Rule(str, choices=prec.PRECISIONS),
+        "channels_last": Rule(bool, literals=("auto",)),
+        "early_stopping": Rule(None),
+    }
+
+    @classmethod
+    def resolve_params(cls, task: str, overrides: dict[str, Any], smoke: bool = False) -> dict[str, Any]:
+        params = super().resolve_params(task, overrides, smoke)
+        es_settings(params["early_stopping"])  # its keys and values, checked before any job starts
+        return params
 
     def resolved_params(self, obs: Observation) -> dict[str, Any]:
         """Parameters with every "auto" replaced by the paper's value for ``obs``'s task."""
@@ -85,19 +113,20 @@ class DIP(Method):
         if unresolved:
             raise ConfigError(f"dip: the {obs.task} task has no paper setting for {', '.join(unresolved)}; "
                               "give them explicitly (or define Task.dip_settings)")
-        if params["output"] not in ("ema", "last"):
-            raise ConfigError(f"dip: output must be 'ema' or 'last', got {params['output']!r}")
-        if params["final_input"] not in ("perturbed", "clean"):
-            raise ConfigError(f"dip: final_input must be 'perturbed' or 'clean', got {params['final_input']!r}")
-        if params["precision"] not in prec.PRECISIONS:
-            raise ConfigError(f"dip: precision must be one of {', '.join(prec.PRECISIONS)}, "
-                              f"got {params['precision']!r}")
-        if params["channels_last"] not in ("auto", True, False):
-            raise ConfigError(f"dip: channels_last must be 'auto', true or false, got {params['channels_last']!r}")
-        if int(params["steps"]) < 1:
-            raise ConfigError("dip: steps must be >= 1")
         params["early_stopping"] = es_settings(params["early_stopping"])
+        side = min(obs.target.height, obs.target.width) + 2 * int(params["pad_input"])
+        if side < self.min_image_side(params):
+            raise ImageError(
+                f"dip: the image is {obs.target.width}x{obs.target.height} px, too small for a skip network "
+                f"with {params['scales']} scales: each side needs at least {self.min_image_side(params)} px "
+                "(use a larger image, or fewer `scales`)")
         return params
+
+    @staticmethod
+    def min_image_side(params: dict[str, Any]) -> int:
+        """The smallest side (px) the network takes: its deepest level must keep more than one pixel
+        per channel for BatchNorm's batch statistics (33 px for the paper's 5 scales)."""
+        return 2 ** int(params["scales"]) + 1
 
     def build_network(self, params: dict[str, Any], out_channels: int, groups: int = 1) -> SkipNet:
         scales = int(params["scales"])
