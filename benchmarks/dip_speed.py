@@ -7,7 +7,11 @@ Modes (``--mode``):
           the noisy image, vs the ground truth, EMA vs the ground truth) and the loss fetched for printing --
           against (b) dipbench's DIP, on the same denoising image, seeds and step count, alternating a/b.
           Reports steps/s, the speedup, achieved GFLOP/s against the machine's estimated peak, peak memory,
-          and the mean final PSNR of both over the seeds (the fast path counts only within 0.1 dB).
+          and the mean final PSNR of both over the seeds (the fast path counts only within 0.1 dB). With two
+          or more steps it also measures dipbench's fixed per-run work (building the network, the final
+          forward pass, curve assembly) from one extra 1-step run per seed: with T(n) = fixed + n * per_step,
+          fixed = T(1) - (T(steps) - T(1)) / (steps - 1), printed as "fixed per-run work: X s = Y% of the
+          timed part" and kept under "fixed_work" in the JSON.
   ttq     time to quality on the demo denoising images (64 px, 600 steps, as config/demo.yaml): wall time
           until dipbench's output (the EMA) reaches the reference loop's final PSNR -- without early stopping
           (read off the oracle curve: an oracle bound) and with ES-WMV (the time until it stops, and whether
@@ -19,8 +23,21 @@ Modes (``--mode``):
           activation checkpointing, and what that predicts for a 2048x2048 image on this device.
   fused   K separate runs against one fused K-run network (grouped convolutions): run-steps/s and equality.
 
-``--quick`` runs the speed mode small enough for about a minute on a 2-core CPU and prints, as its last
-line, ``speedup=<ratio> psnr_gap_db=<fast minus reference>``.
+Every mode first prints one hardware line and puts the same description under ``"hardware"`` in its
+``--json`` (:func:`hardware.describe`, benchmarks/hardware.py): the CPU model, logical cores, torch threads
+and the flags that decide bf16 (avx512f, avx512_bf16, amx_bf16, amx_tile: present / absent), on CUDA the
+GPU name and compute capability, the torch version, and what ``--precision`` resolves to on the device.
+
+``--quick`` is the speed mode at 128 px, 24 steps x 3 seeds (``QUICK_SIZE``, ``QUICK_STEPS``), at the
+default ``--precision auto``, so it measures what DIP's default does on the device. 24 steps keep the fixed
+per-run work well below 5% of the timed part: on the 2-core Xeon with AMX-BF16 (auto -> bf16,
+channels-last), 1 thread, beside two other DIP runs, ``dip_speed.py --quick`` measured 0.16 s = 2.7% of
+6.09 s and took 66 s in all; ``--quick --precision fp32 --seeds 0 1`` 0.32 s = 2.6% of 12.1 s. (The former
+4 steps at 256 px left the fixed work visible: speedup 0.91 against 0.99 at 20 steps, fp32.) Its last line
+is ``speedup=<ratio> psnr_gap_db=<fast minus reference>``.
+
+On a GPU, ``bash benchmarks/gpu_check.sh [OUT]`` runs the speed, fused, memory and ttq modes with
+``--device cuda`` and a timed Set5 x4 workflow experiment, in under 10 minutes, and tabulates the figures.
 
 On a CPU, run with one thread (the default ``--threads 1``) unless the machine is otherwise idle: two
 OpenMP threads on a busy 2-core machine spin-wait and make every timing meaningless.
@@ -59,7 +76,13 @@ from dipbench.pipeline.plan import ObservationSpec  # noqa: E402
 from dipbench.pipeline.jobs import make_observation  # noqa: E402
 from dipbench.tasks import Observation  # noqa: E402
 
+if str(Path(__file__).resolve().parent) not in sys.path:  # benchmarks/ (already there when run as a script)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hardware  # noqa: E402
+
 DENOISE = {"name": "denoise", "sigma": 25}
+#: ``--quick``: speed mode at 128 px, 24 steps x 3 seeds (see the module docstring for the measurement).
+QUICK_SIZE, QUICK_STEPS = 128, 24
 
 
 # ------------------------------------------------------------------------------------------- inputs
@@ -199,6 +222,10 @@ def estimated_peak_gflops(device: torch.device, precision: str, threads: int) ->
         per_cycle, isa = 32, "AVX2 (2 FMA units x 8 fp32 lanes x 2)"
     else:
         per_cycle, isa = 8, "SSE"
+    if precision == "bf16" and "amx_bf16" in flags:
+        per_cycle, isa = 1024, "AMX-BF16 (1024 bf16 flop/cycle per core)"
+    elif precision == "bf16" and "avx512_bf16" in flags:
+        per_cycle, isa = 128, "AVX512-BF16 (2 units x 32 bf16 pairs x 2)"
     note = f"{threads} core(s) x {ghz:.2f} GHz x {per_cycle} flop/cycle, {isa}"
     if precision == "bf16" and not ({"avx512_bf16", "amx_bf16"} & flags):
         note += "; bf16 is emulated on this CPU (no AVX512_BF16/AMX)"
@@ -278,6 +305,9 @@ def mode_speed(args: argparse.Namespace, device: torch.device) -> dict[str, Any]
     fast_precision = next(r["precision"] for r in rows if r["path"] == "dipbench")
     summary: dict[str, Any] = {"mode": "speed", "image": args.image, "size": args.size, "steps": args.steps,
                                "seeds": args.seeds, "gflop_per_step": flops / 1e9}
+    if args.steps >= 2:
+        summary["fixed_work"] = fixed_work(obs, fast, args.seeds, device,
+                                           [r["seconds"] for r in rows if r["path"] == "dipbench"], args.steps)
     for path in ("reference", "dipbench"):
         mine = [r for r in rows if r["path"] == path]
         seconds = statistics.mean(r["seconds"] for r in mine)
@@ -304,8 +334,27 @@ def mode_speed(args: argparse.Namespace, device: torch.device) -> dict[str, Any]
     print(f"peak estimate: {summary['dipbench']['peak_note']}")
     print(f"{flops / 1e9:.1f} GFLOP per step at {args.size}x{args.size}; PSNR gap within 0.1 dB: "
           f"{summary['keeps_numbers']}")
+    if "fixed_work" in summary:
+        w = summary["fixed_work"]
+        print(f"fixed per-run work: {w['fixed_seconds']:.3f} s = {w['percent_of_timed']:.1f}% of the timed part "
+              f"({w['timed_seconds']:.2f} s for {args.steps} steps; 1-step run {w['one_step_seconds']:.3f} s, "
+              f"{w['per_step_seconds']:.3f} s per step; below 5%: {w['percent_of_timed'] < 5})")
     summary["last_line"] = f"speedup={summary['speedup']:.3f} psnr_gap_db={summary['psnr_gap_db']:.4f}"
     return summary
+
+
+def fixed_work(obs: Observation, fast: dict[str, Any], seeds: list[int], device: torch.device,
+               timed_seconds: list[float], steps: int) -> dict[str, Any]:
+    """dipbench's fixed per-run work (network building, the final forward pass, curve assembly) and its
+    share of the timed part, from runs of 1 step and of ``steps`` steps: with T(n) = fixed + n * per_step,
+    per_step = (T(steps) - T(1)) / (steps - 1) and fixed = T(1) - per_step. ``timed_seconds``: the timed
+    ``steps``-step runs; one 1-step run per seed is added here."""
+    one = statistics.mean(dipbench_run(obs, {**fast, "steps": 1}, seed, device)["seconds"] for seed in seeds)
+    timed = statistics.mean(timed_seconds)
+    per_step = (timed - one) / (steps - 1)
+    fixed = one - per_step
+    return {"one_step_seconds": one, "timed_seconds": timed, "steps": steps, "per_step_seconds": per_step,
+            "fixed_seconds": fixed, "percent_of_timed": 100.0 * fixed / timed}
 
 
 def mode_ttq(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
@@ -559,7 +608,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--mode", default="speed", choices=["speed", "ttq", "es", "memory", "fused", "memory-child"])
-    parser.add_argument("--quick", action="store_true", help="speed mode, small (about a minute on 2 CPU cores)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"speed mode, {QUICK_SIZE} px, {QUICK_STEPS} steps x 3 seeds (about a minute on 2 "
+                             "CPU cores)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--size", type=int, help="image side in px (speed: 256, ttq: 64, es: 64, fused: 64)")
@@ -590,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         if args.mode != "speed":
             parser.error("--quick is for the speed mode")
-        defaults = (256, 4, [0, 1, 2])
+        defaults = (QUICK_SIZE, QUICK_STEPS, [0, 1, 2])
     args.size = args.size or defaults[0]
     args.steps = args.steps or defaults[1]
     args.seeds = args.seeds or defaults[2]
@@ -599,12 +650,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "memory-child":
         memory_child(args, device)
         return 0
-    print(f"dip_speed {args.mode}: device {device} ({_device_name(device)}), torch {torch.__version__}, "
-          f"{torch.get_num_threads()} thread(s), precision {args.precision} -> "
-          f"{prec.resolve_precision(args.precision, device)}", flush=True)
+    machine = print_hardware(args, device)
     mode = {"speed": mode_speed, "ttq": mode_ttq, "es": mode_es, "memory": mode_memory, "fused": mode_fused}
     summary = mode[args.mode](args, device)
-    summary.update({"device": str(device), "device_name": _device_name(device), "threads": torch.get_num_threads(),
+    summary.update({"hardware": machine, "quick": args.quick,
+                    "device": str(device), "device_name": _device_name(device), "threads": torch.get_num_threads(),
                     "torch": torch.__version__, "python": platform.python_version(),
                     "precision_requested": args.precision,
                     "command": " ".join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:]))})
@@ -613,6 +663,15 @@ def main(argv: list[str] | None = None) -> int:
     if "last_line" in summary:
         print(summary["last_line"])
     return 0
+
+
+def print_hardware(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    """Print what this run measures on (the first line of every mode) and return it for the JSON."""
+    machine = hardware.describe(device, args.precision)
+    print(hardware.hardware_line(machine), flush=True)
+    print(f"dip_speed {args.mode}{' --quick' if args.quick else ''}: size {args.size}, steps {args.steps}, "
+          f"seeds {' '.join(map(str, args.seeds))}", flush=True)
+    return machine
 
 
 def _auto_bool(value: str) -> str | bool:

@@ -55,3 +55,36 @@ def test_autocast_context_is_disabled_for_fp32():
         assert not torch.is_autocast_enabled("cpu")
     with prec.autocast("bf16", "cpu"):
         assert torch.is_autocast_enabled("cpu")
+
+
+def test_dip_defaults_to_auto_and_the_config_can_force_fp32():
+    from dipbench.pipeline.plan import load_config
+
+    def config(**top):
+        return {**top, "methods": {"fast": {"method": "dip"}, "own": {"method": "dip", "params": {"precision": "bf16"}}},
+                "experiments": {"e": {"task": {"name": "denoise"}, "datasets": ["builtin"],
+                                      "methods": ["fast", "own", "bm3d"]}}}
+
+    assert get_method("dip").defaults["precision"] == "auto"
+    plan = load_config(config())
+    assert plan.method_params("e", "fast")["precision"] == "auto"
+    faithful = load_config(config(precision="fp32"))
+    assert faithful.method_params("e", "fast")["precision"] == "fp32"
+    assert faithful.method_params("e", "own")["precision"] == "bf16"  # a label's own setting wins
+    assert "precision" not in faithful.method_params("e", "bm3d")
+    with pytest.raises(ConfigError, match="precision"):
+        load_config(config(precision="fp16"))
+
+
+def test_tables_say_which_rows_ran_in_bf16():
+    import pandas as pd
+
+    from dipbench.report.tables import metric_table
+
+    rows = [{"experiment": "e", "dataset": "d", "label": label, "method": label, "image": image, "seed": 0,
+             "psnr": 30.0 + i, "precision": precision, "task": "denoise", "protocol": "dip_paper"}
+            for i, (label, precision) in enumerate([("dip", "bf16"), ("bm3d", "fp32")]) for image in ("a", "b")]
+    table = metric_table(pd.DataFrame(rows), "e", "d")
+    assert any("Precision: dip (bf16)" in note for note in table.notes)
+    fp32_only = metric_table(pd.DataFrame([r for r in rows if r["label"] == "bm3d"]), "e", "d")
+    assert not any(note.startswith("Precision") for note in fp32_only.notes)

@@ -1,0 +1,98 @@
+"""benchmarks/: the hardware description, the GPU check's stop on a CPU machine, a tiny speed-mode run.
+
+``dip_speed.py --quick`` itself (about a minute) is not run here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO / "benchmarks"
+NO_CUDA_LINE = "gpu_check: no CUDA device (torch.cuda.is_available() is False); run this on a GPU machine"
+FLAGS = {"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHON": sys.executable, "PYTHONUNBUFFERED": "1"}
+
+
+def test_hardware_description_on_this_cpu():
+    from dipbench.methods import precision as prec
+
+    hardware = _load("hardware")
+    info = hardware.describe("cpu", "auto")
+    assert isinstance(info["cpu_model"], str) and info["cpu_model"]
+    assert isinstance(info["logical_cores"], int) and info["logical_cores"] >= 1
+    assert info["torch_threads"] == torch.get_num_threads()
+    assert set(info["cpu_flags"]) == FLAGS
+    assert all(isinstance(value, bool) for value in info["cpu_flags"].values())
+    assert info["torch"] == torch.__version__
+    assert info["precision_resolved"] == prec.resolve_precision("auto", "cpu")
+    assert info["gpu_name"] is None and info["compute_capability"] is None
+    line = hardware.hardware_line(info)
+    assert line.startswith("hardware: cpu")
+    assert info["cpu_model"] in line
+    for flag, present in info["cpu_flags"].items():
+        assert f"{flag} {'present' if present else 'absent'}" in line
+    assert f"precision auto -> {info['precision_resolved']}" in line
+    assert hardware.describe("cpu", "fp32")["precision_resolved"] == "fp32"
+
+
+def test_fixed_work_from_one_and_k_step_runs(monkeypatch):
+    dip_speed = _load("dip_speed")
+    fixed, per_step, steps = 0.2, 0.1, dip_speed.QUICK_STEPS
+    monkeypatch.setattr(dip_speed, "dipbench_run", lambda obs, params, seed, device: {
+        "seconds": fixed + params["steps"] * per_step})
+    work = dip_speed.fixed_work(None, {"steps": steps}, [0, 1], torch.device("cpu"),
+                                [fixed + steps * per_step] * 2, steps)
+    assert work["fixed_seconds"] == pytest.approx(fixed)
+    assert work["per_step_seconds"] == pytest.approx(per_step)
+    assert work["percent_of_timed"] == pytest.approx(100 * fixed / (fixed + steps * per_step))
+    assert f"{dip_speed.QUICK_SIZE} px, {dip_speed.QUICK_STEPS} steps" in dip_speed.__doc__
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: gpu_check.sh would run the check")
+def test_gpu_check_stops_without_cuda(tmp_path):
+    out = tmp_path / "gpu results"  # a space: the path must travel quoted
+    done = subprocess.run(["bash", str(BENCHMARKS / "gpu_check.sh"), str(out)], cwd=tmp_path, env=_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 2, done.stdout
+    assert NO_CUDA_LINE in lines, done.stdout
+    hardware = [i for i, line in enumerate(lines) if line.startswith("hardware: ")]
+    assert hardware and hardware[0] < lines.index(NO_CUDA_LINE), done.stdout
+    assert not out.exists()  # nothing written before the check
+
+
+def test_tiny_speed_run_prints_hardware_and_last_line(tmp_path):
+    summary_path = tmp_path / "speed.json"
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "dip_speed.py"), "--size", "64", "--steps", "2",
+                           "--seeds", "0", "--json", str(summary_path)], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("hardware: cpu"), done.stdout
+    assert re.fullmatch(r"speedup=\d+\.\d{3} psnr_gap_db=-?\d+\.\d{4}", lines[-1]), lines[-1]
+    assert any(line.startswith("fixed per-run work: ") and "% of the timed part" in line for line in lines)
+    summary = json.loads(summary_path.read_text())
+    assert set(summary["hardware"]["cpu_flags"]) == FLAGS
+    assert summary["hardware"]["cpu_model"] and summary["hardware"]["logical_cores"] >= 1
+    assert summary["hardware"]["precision_resolved"] == summary["dipbench"]["precision"]
+    assert summary["fixed_work"]["steps"] == 2
