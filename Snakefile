@@ -15,6 +15,13 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+onstart:
+    # every restore job then prints how much is left (dipbench.pipeline.eta)
+    from dipbench.pipeline.eta import write_manifest
+
+    write_manifest(PLAN, workflow.cores)
+
+
 rule all:
     default_target: True
     input:

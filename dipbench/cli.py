@@ -174,6 +174,12 @@ def cmd_job_restore(args: argparse.Namespace) -> int:
     for record in records:
         print(f"{record['method']} on {record['dataset']}/{record['image']} seed {record['seed']}: "
               f"{record['runtime_s']:.1f} s" + (f" (one of {len(records)} fused runs)" if len(records) > 1 else ""))
+    if args.results:
+        from .pipeline.eta import estimate
+
+        line = estimate(args.results)
+        if line:
+            print(line)
     return 0
 
 
@@ -296,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", type=_device_name, help="auto, cpu, mps, cuda or cuda:N")
     p.add_argument("--threads", type=int)
     p.add_argument("--out-dir", nargs="+", required=True, help="one output folder per seed")
+    p.add_argument("--results", help="the workflow's results folder: print the progress estimate after the run")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_job_restore)
     p = jobs.add_parser("ensemble")

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DivergenceError
 from ..imaging.io import as_hwc
 from ..imaging.resize import imresize_matlab
+from ..progress import progress_bar
 from ..tasks import Observation, task_of
 from .base import Method, Restoration, RunContext, require
 from .params import Rule
@@ -259,7 +259,7 @@ def optimise_pixels(
         gt = torch.as_tensor(as_hwc(obs.target.slice(as_hwc(obs.gt)))).permute(2, 0, 1)[None].to(device)
     psnrs = torch.full((steps,), float("nan"), device=device)
 
-    bar = tqdm(total=steps, desc=name, unit="step", leave=False, disable=not ctx.progress)
+    bar = progress_bar(steps, name, enabled=ctx.progress)
     for step in range(steps):
         optimiser.zero_grad(set_to_none=True)
         loss = torch.mean((operator(x) - y) ** 2)

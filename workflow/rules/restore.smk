@@ -37,7 +37,7 @@ rule restore:
     shell:
         "dipbench job restore --obs {input:q} --method {params.method:q} --params {params.method_params:q}"
         " --seed {wildcards.seed:q} --identity {params.identity:q} --device {params.device:q} --threads {threads:q}"
-        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        " --out-dir {params.out_dir:q} --results {R:q} 2>&1 | tee {log:q}"
 
 
 def fused_restore_rule(experiment):
@@ -87,7 +87,7 @@ for _experiment in PLAN.experiments:
         shell:
             "dipbench job restore --obs {input:q} --method {params.method:q} --params {params.method_params:q}"
             " --seed {params.seeds:q} --identity {params.identity:q} --device {params.device:q} --threads {threads:q}"
-            " --out-dir {params.out_dirs:q} 2>&1 | tee {log:q}"
+            " --out-dir {params.out_dirs:q} --results {R:q} 2>&1 | tee {log:q}"
 
     workflow.ruleorder(f"restore_fused_{_experiment}", "restore")
 

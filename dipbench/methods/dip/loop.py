@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from ...errors import DipbenchError, DivergenceError, ImageError
+from ...progress import progress_bar
 from ...tasks import Observation, array_to_tensor, task_of
 from .. import precision as prec
 from ..base import Restoration
@@ -164,7 +164,7 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
     ema = None
     noise = torch.empty_like(z)
     z_in = z
-    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False, unit="step")
+    bar = progress_bar(steps, desc, enabled=progress)
     start = time.perf_counter()
     step = 0
     for step in range(1, steps + 1):

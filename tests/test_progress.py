@@ -1,0 +1,46 @@
+"""Progress in a log: whole lines, not interleaved redraws; and the workflow's estimate of the time left."""
+
+import json
+
+from dipbench.pipeline.eta import estimate, write_manifest
+from dipbench.pipeline.plan import load_config
+from dipbench.progress import progress_bar
+
+
+def test_progress_in_a_log_is_whole_lines(capsys):
+    bar = progress_bar(100, "dip denoise coffee")
+    bar.update(40)
+    bar.update(60)
+    bar.close()
+    err = capsys.readouterr().err  # pytest's capture is not a terminal, like a job piped into tee
+    assert "\r" not in err
+    lines = [line for line in err.splitlines() if line]
+    assert lines and all(line.startswith("[dip denoise coffee]") for line in lines)
+    assert "100/100 steps" in lines[-1]
+
+
+def test_disabled_progress_prints_nothing(capsys):
+    bar = progress_bar(10, "x", enabled=False)
+    bar.update(10)
+    bar.close()
+    assert capsys.readouterr().err == ""
+
+
+def test_estimate_from_the_manifest_and_finished_runs(tmp_path):
+    plan = load_config({
+        "results": str(tmp_path), "experiments": {"e": {
+            "task": {"name": "denoise"}, "datasets": ["builtin"], "seeds": [0, 1],
+            "methods": ["dip", "bm3d"], "params": {"dip": {"steps": 100}}}}})
+    path = write_manifest(plan, cores=2)
+    runs = json.loads(path.read_text())["runs"]
+    assert len(runs) == 12 and {r["steps"] for r in runs if "/dip" in r["label"]} == {100}
+    assert estimate(tmp_path) == "progress: 0 of 12 restore runs done"
+    for run in runs[:1] + [r for r in runs if "/bm3d" in r["label"]][:1]:
+        folder = tmp_path / run["run_dir"]
+        folder.mkdir(parents=True)
+        seconds = 50.0 if "/dip" in run["label"] else 2.0
+        (folder / "run.json").write_text(json.dumps({"runtime_s": seconds}))
+    # left: 5 dip runs at 0.5 s/step x 100 steps, 5 bm3d runs at 2 s = 260 s of job time, 130 s at 2 at once
+    assert estimate(tmp_path) == ("progress: 2 of 12 restore runs done; about 4 min of job time left, "
+                                  "~2 min at 2 job(s) at once")
+    assert estimate(tmp_path / "elsewhere") is None
