@@ -8,6 +8,9 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/restore.smk"
@@ -25,4 +28,4 @@ onstart:
 rule all:
     default_target: True
     input:
-        report_outputs(),
+        final_outputs(),

@@ -212,6 +212,14 @@ def cmd_job_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_job_report_pages(args: argparse.Namespace) -> int:
+    from .report.pages import write_pages
+
+    pages = write_pages(args.results, args.out)
+    print(f"wrote {len(pages)} report pages into {args.out}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------- parser
 def _device_name(text: str) -> str:
     from .methods.device import check_device_name
@@ -325,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--displays", default="{}")
     p.add_argument("--exclude-images", default="[]", help="JSON list of images averaged out in extra tables")
     p.set_defaults(func=cmd_job_report)
+    p = jobs.add_parser("report-pages", help="one HTML page per table and figure, for snakemake --report")
+    p.add_argument("--results", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_job_report_pages)
     return parser
 
 

@@ -70,6 +70,26 @@ def test_tiny_workflow_runs_resumes_and_isolates_a_missing_bm3d(tmp_path):
     third = _snakemake(tmp_path, "-n")
     assert third.returncode == 0 and "Nothing to be done" in third.stdout + third.stderr
 
+    # The HTML report holds every table and figure, each on a page with its caption and settings.
+    _check_html_report(tmp_path, out)
+
+
+def _check_html_report(workdir: Path, out: Path) -> None:
+    report = _snakemake(workdir, "--report", "report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (workdir / "report.html").read_text(encoding="utf-8")
+    pages = sorted((out / "report_pages").glob("*.html"))
+    tables = sorted((out / "tables").glob("*.html"))
+    figures = sorted((out / "figures").glob("*.png"))
+    assert tables and figures and len(pages) == len(tables) + len(figures)
+    for page in pages:
+        assert page.name in html, page.name
+        text = page.read_text(encoding="utf-8")
+        assert "<h2>" in text and ("<table" in text or "data:image/png;base64," in text)
+        if not page.name.startswith("all."):
+            assert "Protocol:" in text and "Seeds:" in text and "Method settings" in text
+    assert any(page.name.startswith("dn.builtin.1.") for page in pages)  # the PSNR table of dn
+
 
 @pytest.mark.slow
 def test_fuse_seeds_runs_all_seeds_of_dip_in_one_job(tmp_path):

@@ -13,6 +13,7 @@ comparison with sources and the values recomputed from the authors' published im
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -106,6 +107,28 @@ class Table:
             lines.append("")
             lines += [f"- {_md_escape(note)}" for note in self.notes]
         return "\n".join(lines) + "\n"
+
+    def to_html(self) -> str:
+        """An HTML ``<table>`` with the caption as ``<caption>`` and the notes in a list below (a fragment
+        for the workflow's HTML report); best values in ``<b>``."""
+        def cell(text: str, numeric: bool, tag: str = "td") -> str:
+            return f'<{tag} style="text-align:{"right" if numeric else "left"}">{text}</{tag}>'
+
+        text_columns = self._text_columns()
+        head = cell(html.escape(self.row_title), False, "th") + "".join(
+            cell(html.escape(str(c)), c not in text_columns, "th") for c in self.values.columns)
+        rows = []
+        for row in self.values.index:
+            cells = self._cells(row, "–", lambda t: html.escape(t[0] + t[1]), "<b>{}</b>")
+            rows.append("<tr>" + cell(html.escape(str(row)), False) + "".join(
+                cell(text, column not in text_columns) for text, column in zip(cells, self.values.columns)) + "</tr>")
+        parts = ['<table class="dipbench">']
+        if self.caption:
+            parts.append(f"<caption>{html.escape(self.caption)}</caption>")
+        parts += [f"<thead><tr>{head}</tr></thead>", "<tbody>", *rows, "</tbody></table>"]
+        if self.notes:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(note)}</li>" for note in self.notes) + "</ul>")
+        return "\n".join(parts) + "\n"
 
     def to_latex(self, caption: bool = True, label: str | None = None) -> str:
         """A booktabs table float that ``\\input``s into a two-column paper without overfull lines.
@@ -757,5 +780,7 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _write_latex(path: Path, table: Table) -> Path:
-    """``table`` as a LaTeX float labelled ``tab:<file stem>``."""
+    """``table`` as a LaTeX float labelled ``tab:<file stem>``, and as an HTML fragment beside it (for the
+    workflow's HTML report, :mod:`dipbench.report.pages`)."""
+    _write(path.with_suffix(".html"), table.to_html())
     return _write(path, table.to_latex(label=f"tab:{path.stem}"))

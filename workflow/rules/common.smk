@@ -53,3 +53,8 @@ def metrics_files():
 
 def report_outputs():
     return [f"{R}/tables/runs.csv", f"{R}/tables/summary.csv", f"{R}/tables/README.md", f"{R}/figures/README.md"]
+
+
+def final_outputs():
+    """What `snakemake` builds by default: the report's files and the HTML report's pages."""
+    return report_outputs() + [f"{R}/report_pages"]

@@ -20,3 +20,22 @@ rule report:
             "dipbench job report --results {R:q} --metrics-list {listing:q} --protocol {params.protocol:q}"
             " --displays {params.displays:q} --exclude-images {params.exclude:q} 2>&1 | tee {log:q}"
         )
+
+
+rule report_pages:
+    """One HTML page per table and figure, with its caption and settings, for `snakemake --report`."""
+    input:
+        report_outputs(),
+    output:
+        report(
+            directory(f"{R}/report_pages"),
+            patterns=["{experiment}.{dataset}.{order}.{item}.html"],
+            caption="../report/page.rst",
+            category="{experiment}",
+            subcategory="{dataset}",
+            labels={"order": "{order}", "item": "{item}"},
+        ),
+    log:
+        f"{R}/logs/report_pages.log",
+    shell:
+        "dipbench job report-pages --results {R:q} --out {output:q} 2>&1 | tee {log:q}"

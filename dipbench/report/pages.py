@@ -1,0 +1,142 @@
+"""The workflow's HTML report: one self-contained page per table and figure, each with a caption that says
+what it shows and the experiment's task, protocol, images, seeds and method settings.
+
+``snakemake --report report.html`` collects these pages (the rule ``report_pages`` registers them,
+grouped by experiment and dataset, the reported-vs-reproduced tables first). Pages are named
+``<experiment>.<dataset>.<order>.<item>.html``; ``order`` sorts them within a dataset: 0 reported vs
+reproduced, 1 PSNR, 2 SSIM, 3 without excluded images, 4 early stopping, 5 comparison plots, 6 learning
+curves, 7 visual grids. The summary figure of the whole config is ``all.all.0.summary.html``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..atomic import write_text
+from ..tasks import task_title
+from .naming import file_stem
+
+STYLE = """
+body { font-family: sans-serif; margin: 1.5em; max-width: 70em; }
+table.dipbench { border-collapse: collapse; margin: 0.5em 0; }
+table.dipbench caption { caption-side: top; text-align: left; font-style: italic; padding-bottom: 0.4em; }
+table.dipbench th, table.dipbench td { padding: 0.2em 0.6em; border-bottom: 1px solid #ddd; }
+table.dipbench thead th { border-bottom: 2px solid #333; }
+img { max-width: 100%; }
+.context { color: #333; font-size: 0.95em; }
+details { margin-top: 1em; font-size: 0.9em; }
+"""
+
+#: Table files (after ``<experiment>_<dataset>``) in report order, with what each shows.
+TABLES = (("_reported", 0, "reported vs reproduced"), ("", 1, "PSNR table"), ("_ssim", 2, "SSIM table"),
+          ("_excl", 3, "PSNR without excluded images"))
+#: Figure kinds (file name ending) in report order.
+FIGURES = (("_psnr.png", 5, "PSNR per image"), ("_ssim.png", 5, "SSIM per image"),
+           ("_curves.png", 6, "learning curves"), ("_grid.png", 7, "visual comparison"))
+
+
+def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
+    """Write every page for the results in ``results`` (``tables/``, ``figures/``, ``tables/runs.csv``)
+    into the folder ``out``; returns the pages written."""
+    results, out = Path(results), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = pd.read_csv(results / "tables" / "runs.csv") if (results / "tables" / "runs.csv").is_file() else None
+    captions = _figure_captions(results / "figures")
+    written = []
+    summary = results / "figures" / "summary.png"
+    if summary.is_file():
+        written.append(_page(out / "all.all.0.summary.html", "Summary of the whole configuration",
+                             _figure(summary, captions), _config_context(runs)))
+    if runs is None or runs.empty:
+        return written
+    for (experiment, dataset), sub in runs.groupby(["experiment", "dataset"], sort=False):
+        stem = file_stem(experiment, dataset)
+        context = _context(sub)
+        prefix = f"{experiment}.{dataset}"
+        for suffix, order, what in TABLES:
+            path = results / "tables" / f"{stem}{suffix}.html"
+            if path.is_file():
+                written.append(_page(out / f"{prefix}.{order}.{file_stem(what)}.html", f"{experiment} on {dataset}: {what}",
+                                     path.read_text(encoding="utf-8"), context))
+        for path in sorted((results / "tables").glob(f"{stem}_*_es.html")):
+            label = path.name[len(stem) + 1: -len("_es.html")]
+            written.append(_page(out / f"{prefix}.4.{label}-early-stopping.html",
+                                 f"{experiment} on {dataset}: early stopping of {label}",
+                                 path.read_text(encoding="utf-8"), context))
+        for ending, order, what in FIGURES:
+            for path in sorted((results / "figures").glob(f"{stem}*{ending}")):
+                item = path.name[len(stem):-len(".png")].strip("_") or what
+                written.append(_page(out / f"{prefix}.{order}.{item}.html", f"{experiment} on {dataset}: {what}",
+                                     _figure(path, captions), context))
+    return written
+
+
+def _figure_captions(figures: Path) -> dict[str, str]:
+    """``figures/captions.json`` (file name -> caption) where the report step wrote one."""
+    try:
+        return json.loads((figures / "captions.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _figure(path: Path, captions: dict[str, str]) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    caption = captions.get(path.name, path.stem.replace("_", " "))
+    pdf = path.with_suffix(".pdf")
+    link = f' <a href="data:application/pdf;base64,{base64.b64encode(pdf.read_bytes()).decode("ascii")}" ' \
+           f'download="{html.escape(pdf.name)}">PDF</a>' if pdf.is_file() else ""
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}{link}</figcaption></figure>")
+
+
+def _context(sub: pd.DataFrame) -> str:
+    """The experiment's task, protocol, images, seeds and each method's settings, as HTML."""
+    first = sub.iloc[0]
+    task = str(first.get("task", ""))
+    params = _json(first.get("task_params"))
+    images = sorted(sub["image"].astype(str).unique())
+    seeds = sorted(int(s) for s in sub["seed"].dropna().unique()) if "seed" in sub else []
+    protocols = sorted(sub["protocol"].dropna().astype(str).unique()) if "protocol" in sub else []
+    task_text = task_title(task) + (f" ({', '.join(f'{k} {v}' for k, v in params.items())})" if params else "")
+    lines = [f"<p class=\"context\"><b>Task:</b> {html.escape(task_text)}. <b>Protocol:</b> "
+             f"{html.escape(', '.join(protocols) or 'not recorded')}. <b>Images ({len(images)}):</b> "
+             f"{html.escape(', '.join(images))}. <b>Seeds:</b> {html.escape(', '.join(map(str, seeds)) or '-')}.</p>"]
+    settings = []
+    for label, rows in sub.groupby("label", sort=False):
+        row = rows.iloc[0]
+        extra = f", precision {row['precision']}" if isinstance(row.get("precision"), str) else ""
+        settings.append(f"<li><b>{html.escape(str(label))}</b> ({html.escape(str(row.get('method', '')))}{extra}): "
+                        f"<code>{html.escape(json.dumps(_json(row.get('params')), sort_keys=True))}</code></li>")
+    lines.append("<details><summary>Method settings</summary><ul>" + "".join(settings) + "</ul></details>")
+    return "\n".join(lines)
+
+
+def _config_context(runs: pd.DataFrame | None) -> str:
+    if runs is None or runs.empty:
+        return ""
+    experiments = ", ".join(f"{e} ({task_title(str(t))})" for e, t in
+                            runs[["experiment", "task"]].drop_duplicates().itertuples(index=False))
+    return f"<p class=\"context\"><b>Experiments:</b> {html.escape(experiments)}.</p>"
+
+
+def _json(value) -> dict:
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _page(path: Path, title: str, body: str, context: str) -> Path:
+    write_text(path, f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+                     f"<style>{STYLE}</style></head><body>\n<h2>{html.escape(title)}</h2>\n{body}\n{context}\n"
+                     "</body></html>\n")
+    return path
