@@ -46,8 +46,9 @@ def test_learning_curves(tmp_path):
         for s in (0, 1)
     }
     curves["no psnr"] = pd.DataFrame({"step": steps, "loss": np.linspace(1, 0.1, 200)})
-    learning_curves(curves, tmp_path / "curves.png", "test", stop_steps={"dip / baby / seed 0": 95})
-    assert is_png(tmp_path / "curves.png")
+    learning_curves(curves, tmp_path / "curves.png", "test", es_steps={"dip / baby / seed 0": 60},
+                    stop_steps={"dip / baby / seed 0": 95})
+    assert is_png(tmp_path / "curves.png") and (tmp_path / "curves.pdf").stat().st_size > 0
 
 
 def test_auto_crop_box_finds_texture():
@@ -81,6 +82,7 @@ def test_visual_panels_from_records(tmp_path):
         "seed": 0, "psnr": 31.5, "input_psnr": 20.2, "observation": "obs.npz", "restored": "dip.png",
     }])
     panels = visual_panels(df, tmp_path, "im")
-    assert [title for title, _ in panels] == ["ground truth", "input\n20.20 dB", "dip\n31.50 dB"]
+    assert [p.title for p in panels] == ["ground truth", "input\n20.20 dB", "dip\n31.50 dB"]
+    assert panels.note == "" and all(p.missing is None for p in panels)
     visual_grid(panels, tmp_path / "grid.png", crop_box=(0, 0, 8, 8))
     assert is_png(tmp_path / "grid.png")

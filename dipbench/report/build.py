@@ -5,12 +5,17 @@ Writes under the results folder::
     tables/runs.csv      one row per (experiment, label, dataset, image, seed, protocol)
     tables/summary.csv   means per experiment x task x dataset x protocol x label
     tables/README.md     every paper-style table (Markdown), with .tex files beside it
-    figures/README.md    an index of the figures below, viewable on any Markdown viewer
-    figures/<experiment>_<dataset>_<metric>.png, ..._curves.png, ..._<image>_grid.png
+    figures/README.md    an index of the figures below with their captions, viewable on any Markdown viewer
+    figures/captions.json  PNG file name -> caption (for the HTML report pages)
+    figures/summary.png  every (experiment, dataset)'s mean PSNR per method, first in the index
+    figures/<experiment>_<dataset>_<metric>.png, ..._<label>_curves.png, ..._<image>_grid.png
+
+Every figure is a PNG with a vector PDF of the same stem beside it (dipbench.report.figures).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -19,7 +24,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..atomic import write_text
-from .figures import comparison_plot, learning_curves_from_records, visual_grid, visual_panels
+from ..metrics import metric_facts
+from .figures import comparison_plot, curve_inputs, learning_curves, summary_plot, visual_grid, visual_panels
 from .naming import file_stem
 from .records import load_records, write_tables
 from .tables import write_report_tables
@@ -51,33 +57,79 @@ def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], prot
     return df
 
 
+def _index_entry(alt: str, path: Path, caption: str) -> list[str]:
+    """A figure in the Markdown index: the PNG inline, its caption and a link to its PDF."""
+    return [f"![{alt}]({path.name})", "", f"*{caption}* ([PDF]({path.with_suffix('.pdf').name}))", ""]
+
+
+def _seed_text(sub: pd.DataFrame) -> str:
+    return "mean over seeds; grey dots: single seeds" if sub["seed"].nunique() > 1 else "one run per image"
+
+
 def write_figures(df: pd.DataFrame, results: Path, grids: bool = True) -> list[Path]:
-    """Comparison plots, DIP learning curves and visual grids for every (experiment, dataset)."""
+    """The summary figure, then per (experiment, dataset) comparison plots, learning curves (one figure per
+    label) and visual grids (one per image); every figure as PNG and PDF, indexed with its caption in
+    figures/README.md, the captions also in figures/captions.json (PNG file name -> caption)."""
     figures = results / "figures"
     written: list[Path] = []
+    captions: dict[str, str] = {}
     index = ["# Figures", ""]
+
+    def add(alt: str, path: Path, caption: str) -> None:
+        captions[path.name] = caption
+        index.extend(_index_entry(alt, path, caption))
+
+    if df.empty or df["psnr"].notna().sum() == 0:
+        index += ["No results yet.", ""]
+    else:
+        path = figures / f"{file_stem('summary')}.png"
+        written += summary_plot(df, path)
+        index += ["## Summary", ""]
+        add("summary: mean PSNR per method", path,
+            "Mean PSNR (dB) of every method, one panel per experiment and dataset: the mean over images of the "
+            "per-image mean over seeds, best on top; grey dots: each seed's mean over images, bars: ± 1 "
+            "standard deviation over seeds; highlighted: the reference method; red crosses: the paper's "
+            "reported means, where it reports one for the whole dataset.")
     pairs = list(df[["experiment", "dataset"]].drop_duplicates().itertuples(index=False))
     for experiment, dataset in tqdm(pairs, desc="figures", disable=len(pairs) < 2, leave=False):
         sub = df[(df["experiment"] == experiment) & (df["dataset"] == dataset)]
         stem = file_stem(experiment, dataset)
         index += [f"## {experiment} on {dataset}", ""]
         for metric in ("psnr", "ssim"):
+            if sub[metric].notna().sum() == 0:
+                continue
             path = figures / f"{stem}_{metric}.png"
             written += comparison_plot(df, experiment, dataset, path, metric)
-            index.append(f"![{metric}]({path.name})")
+            add(metric, path,
+                f"{experiment} on {dataset}: {metric_facts(metric).axis_label} of every image "
+                f"({_seed_text(sub)}), one row per method, best on top; black bar and "
+                "right-hand column: the mean over images; red crosses: the paper's reported means, where shown.")
         with_curves = sub[sub["curve"].map(lambda p: isinstance(p, str) and (results / p).is_file()
                                            and (results / p).stat().st_size > 0)]
         for label, rows in with_curves.groupby("label", sort=True):
             path = figures / f"{file_stem(experiment, dataset, label)}_curves.png"
-            written += learning_curves_from_records(rows, results, path,
-                                                    title=f"{label}: {experiment} on {dataset}")
-            index.append(f"![{label} learning curves]({path.name})")
+            inputs = curve_inputs(rows, results)
+            written += learning_curves(inputs.pop("curves"), path, f"{label}: {experiment} on {dataset}", **inputs)
+            what = inputs["psnr_label"].replace("\n", " ")
+            stopping = ("; diamonds: the step whose output early stopping returned, dashed lines: the step "
+                        "the run stopped at") if inputs["es_steps"] else ""
+            add(f"{label} learning curves", path,
+                f"{label}, {experiment} on {dataset}: {what} (oracle: against the ground truth, which no "
+                f"method sees) and training loss per step, one line per image and seed{stopping}."
+                + (f" {inputs['note']}" if inputs["note"] else ""))
         if grids:
             for image in sorted(sub["image"].unique()):
                 path = figures / f"{file_stem(experiment, dataset, image)}_grid.png"
                 panels = visual_panels(sub, results, image)
-                written += visual_grid(panels, path, title=f"{experiment}: {dataset} / {image}")
-                index.append(f"![{image}]({path.name})")
-        index.append("")
+                title = f"{experiment}: {dataset} / {image}" + (f"\n{panels.note}" if panels.note else "")
+                written += visual_grid(panels, path, title=title)
+                missing = any(p.missing is not None and p.missing.any() for p in panels)
+                add(str(image), path,
+                    f"{experiment} on {dataset}, image {image} (seed {int(sub['seed'].min())}): ground truth, "
+                    "degraded input and each method's result with its PSNR; below each, the region in the "
+                    "yellow box enlarged."
+                    + (f" {panels.note[0].upper()}{panels.note[1:]}." if panels.note else "")
+                    + (" Magenta: the input's missing pixels." if missing else ""))
     write_text(figures / "README.md", "\n".join(index).rstrip() + "\n")
+    write_text(figures / "captions.json", json.dumps(captions, indent=1, ensure_ascii=False) + "\n")
     return written
