@@ -79,7 +79,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     out = Path(args.output)
     curve_csv, curve_png = out.with_suffix(".curve.csv"), out.with_suffix(".curve.png")
     inputs = [args.input, args.gt, *(getattr(args, name, None) for name in _extra_input_names())]
-    for path in (out, curve_csv, curve_png):
+    for path in (out, curve_csv, curve_png, curve_png.with_suffix(".pdf")):
         _check_output(path, [p for p in inputs if p])
     obs = build_observation(args)
     params = _key_values(args.param)
@@ -117,7 +117,7 @@ def _check_output(path: Path, inputs: list[str]) -> None:
     """Refuse, before any work, an output that cannot be written or that would overwrite an input."""
     from .imaging.io import output_format
 
-    if path.suffix.lower() != ".csv":
+    if path.suffix.lower() not in (".csv", ".pdf"):
         output_format(path)
     target = path.resolve()
     for given in inputs:
@@ -208,7 +208,7 @@ def cmd_job_report(args: argparse.Namespace) -> int:
 
     paths = [line for line in Path(args.metrics_list).read_text().splitlines() if line.strip()]
     build_report(Path(args.results), paths, protocol=args.protocol, displays=json.loads(args.displays),
-                 exclude_images=json.loads(args.exclude_images))
+                 exclude_images=json.loads(args.exclude_images), seeds=json.loads(args.seeds))
     return 0
 
 
@@ -249,15 +249,38 @@ def _add_task_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{extra}", metavar="FILE", help=f"{extra} image, non-zero = known ({', '.join(tasks)})")
 
 
+def _plugin_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--plugin", action="append", default=[], metavar="FILE",
+                        help="a .py file or module that registers methods or tasks (repeatable; also $DIPBENCH_PLUGINS)")
+    return parent
+
+
+def _plugins_in(argv: list[str]) -> list[str]:
+    """The ``--plugin`` values of ``argv``, read before the parser is built (its choices include the
+    plugins' tasks)."""
+    found = []
+    for i, arg in enumerate(argv):
+        if arg == "--plugin" and i + 1 < len(argv):
+            found.append(argv[i + 1])
+        elif arg.startswith("--plugin="):
+            found.append(arg.split("=", 1)[1])
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .metrics import protocol_names
     from .tasks import task_names
 
+    plugin = _plugin_parent()
+
     parser = argparse.ArgumentParser(prog="dipbench", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show a traceback instead of a one-line error")
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE", dest="plugins_before_command",
+                        help="a .py file or module that registers methods or tasks (repeatable; also after the command)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("restore", help="restore one image with one method")
+    p = sub.add_parser("restore", help="restore one image with one method", parents=[plugin])
     p.add_argument("input", help="the degraded image (noisy / low-resolution / with holes), or a clean one with --simulate")
     p.add_argument("--task", required=True, choices=task_names())
     p.add_argument("--method", default="dip")
@@ -274,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output PNG")
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("score", help="PSNR and SSIM of a restored image against its ground truth")
+    p = sub.add_parser("score", help="PSNR and SSIM of a restored image against its ground truth", parents=[plugin])
     p.add_argument("--gt", required=True)
     p.add_argument("--pred", required=True)
     p.add_argument("--protocol", default="dip_paper", choices=protocol_names())
@@ -284,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score a gray image against an RGB one by replicating the gray channel (refused otherwise)")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("methods", help="list the registered methods")
+    p = sub.add_parser("methods", help="list the registered methods", parents=[plugin])
     p.set_defaults(func=cmd_methods)
 
     from .datasets.cli import add_parser as add_datasets_parser
@@ -293,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     job = sub.add_parser("job", help="workflow steps (called by the Snakemake rules)")
     jobs = job.add_subparsers(dest="job", required=True)
-    p = jobs.add_parser("prepare")
+    p = jobs.add_parser("prepare", parents=[plugin])
     p.add_argument("--spec", required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--image", required=True)
@@ -301,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--mirror")
     p.set_defaults(func=cmd_job_prepare)
-    p = jobs.add_parser("restore")
+    p = jobs.add_parser("restore", parents=[plugin])
     p.add_argument("--obs", required=True)
     p.add_argument("--method", required=True)
     p.add_argument("--params", default="{}")
@@ -313,27 +336,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", help="the workflow's results folder: print the progress estimate after the run")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_job_restore)
-    p = jobs.add_parser("ensemble")
+    p = jobs.add_parser("ensemble", parents=[plugin])
     p.add_argument("--images", nargs="+", required=True)
     p.add_argument("--records", nargs="+", required=True)
     p.add_argument("--identity", default="{}")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_job_ensemble)
-    p = jobs.add_parser("evaluate")
+    p = jobs.add_parser("evaluate", parents=[plugin])
     p.add_argument("--obs", required=True)
     p.add_argument("--restored", required=True)
     p.add_argument("--record", required=True)
     p.add_argument("--protocol", nargs="+", required=True)
     p.add_argument("--out", nargs="+", required=True, help="one record per protocol, in the same order")
     p.set_defaults(func=cmd_job_evaluate)
-    p = jobs.add_parser("report")
+    p = jobs.add_parser("report", parents=[plugin])
     p.add_argument("--results", required=True)
     p.add_argument("--metrics-list", required=True)
     p.add_argument("--protocol", default="dip_paper")
     p.add_argument("--displays", default="{}")
     p.add_argument("--exclude-images", default="[]", help="JSON list of images averaged out in extra tables")
+    p.add_argument("--seeds", default="{}", help="JSON {experiment: [seeds]}: a deterministic run counts for each")
     p.set_defaults(func=cmd_job_report)
-    p = jobs.add_parser("report-pages", help="one HTML page per table and figure, for snakemake --report")
+    p = jobs.add_parser("report-pages", parents=[plugin], help="one HTML page per table and figure, for snakemake --report")
     p.add_argument("--results", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_job_report_pages)
@@ -349,9 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line. A :class:`~dipbench.errors.DipbenchError` prints one line and exits with
     :data:`EXIT_USAGE` (a :class:`ConfigError`) or :data:`EXIT_FAILURE`; ``--debug`` or ``DIPBENCH_DEBUG=1``
     shows the traceback instead."""
-    args = build_parser().parse_args(argv)
-    debug = args.debug or os.environ.get("DIPBENCH_DEBUG", "").strip().lower() in ("1", "true", "yes")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv or os.environ.get("DIPBENCH_DEBUG", "").strip().lower() in ("1", "true", "yes")
     try:
+        from .plugins import env_plugins, load_plugins
+
+        load_plugins(env_plugins() + _plugins_in(argv))
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except DipbenchError as error:
         if debug:
@@ -361,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dipbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stdout = open(os.devnull, "w")
+        return 0
 
 
 if __name__ == "__main__":

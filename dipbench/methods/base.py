@@ -72,6 +72,9 @@ class Method:
     #: Rules for parameters whose default does not say what they accept (:mod:`dipbench.methods.params`);
     #: every other parameter must have its default's type.
     param_rules: ClassVar[dict[str, Rule]] = {}
+    #: Whether the result depends on the run seed: True, False (deterministic: the workflow runs it once per
+    #: observation and counts that run for every seed), or the tasks where it does (e.g. a random init).
+    seeded: ClassVar[bool | tuple[str, ...]] = True
     #: True for methods that need nothing of a task but its forward operator (DIP): they accept every
     #: registered task besides those listed in ``tasks`` (the tasks they were checked on).
     any_task: ClassVar[bool] = False
@@ -95,6 +98,11 @@ class Method:
         from ..tasks import available_tasks
 
         return cls.any_task and task in available_tasks()
+
+    @classmethod
+    def uses_seed(cls, task: str) -> bool:
+        """Whether runs of ``task`` with different seeds can differ (see ``seeded``)."""
+        return task in cls.seeded if isinstance(cls.seeded, tuple) else bool(cls.seeded)
 
     @classmethod
     def tasks_text(cls) -> str:

@@ -67,6 +67,7 @@ class Input(Method):
     """The degraded input as is: the "noisy input" / "masked input" reference row."""
 
     name = "input"
+    seeded = False
     tasks = ("denoise", "inpaint")
     version = "1"
     description = "the degraded input, unchanged"
@@ -88,6 +89,7 @@ class Bicubic(Method):
     """
 
     name = "bicubic"
+    seeded = False
     tasks = ("sr",)
     version = "1"
     defaults = {"kernel": "matlab"}
@@ -128,6 +130,7 @@ class BM3D(Method):
     """
 
     name = "bm3d"
+    seeded = False
     tasks = ("denoise",)
     version = "1"
     defaults = {"profile": "np", "colorspace": "opp"}
@@ -176,6 +179,7 @@ class NLM(Method):
     """
 
     name = "nlm"
+    seeded = False
     tasks = ("denoise",)
     version = "1"
     defaults = {"patch_size": 7, "patch_distance": 10, "h_factor": 0.6, "fast_mode": False}
@@ -326,6 +330,7 @@ class TV(Method):
     """
 
     name = "tv"
+    seeded = ("sr", "inpaint")  # Chambolle denoising is deterministic; the TV prior starts from noise
     tasks = ("denoise", "sr", "inpaint")
     version = "1"
     defaults: dict[str, Any] = {}

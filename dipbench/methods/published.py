@@ -95,6 +95,7 @@ class Published(Method):
     """The DIP authors' published result of method ``source`` (see :data:`SOURCES`) for the same image."""
 
     name = "published"
+    seeded = False
     tasks = ("denoise", "sr", "inpaint")
     defaults = {"source": "deep_prior"}
     version = "1"

@@ -7,10 +7,12 @@ from __future__ import annotations
 import importlib
 
 from ..errors import ConfigError
+from ..plugins import load_entry_points
 from .base import Method
 
 #: Modules imported on first registry access, cheapest first; each registers its methods with @register.
-BUILTIN_MODULES = ("dipbench.methods.published", "dipbench.methods.classic", "dipbench.methods.dip.method")
+BUILTIN_MODULES = ("dipbench.methods.published", "dipbench.methods.classic", "dipbench.methods.dip.method",
+                   "dipbench.methods.family.deep_decoder", "dipbench.methods.family.dip_tv", "dipbench.methods.family.dip_sgld", "dipbench.methods.family.zs_n2n")
 
 _REGISTRY: dict[str, type[Method]] = {}
 
@@ -53,3 +55,4 @@ def _load_builtin_methods(until: str | None = None) -> None:
         if until is not None and until in _REGISTRY:
             return
         importlib.import_module(module)
+    load_entry_points()

@@ -130,6 +130,7 @@ def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, An
             "image": obs.image,
             "method": method,
             "method_version": cls.version,
+            "seeded": cls.uses_seed(obs.task),
             "params": instance.params,
             "seed": seed,
             "run_seed": run_seed,

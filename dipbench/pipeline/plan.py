@@ -16,10 +16,7 @@ File layout under ``results``::
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.util
 import os
-import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +27,7 @@ import yaml
 
 from ..datasets import registry as datasets
 from ..errors import ConfigError
+from ..plugins import env_plugins, load_plugins
 from ..metrics import protocol_names
 from ..tasks import make_task, task_names
 
@@ -122,44 +120,13 @@ def load_config(source: str | os.PathLike | dict) -> "Plan":
     return plan
 
 
-def import_plugins(plugins: list[str]) -> None:
-    """Import modules that register extra methods: dotted module names or paths of .py files."""
-    for plugin in plugins:
-        if plugin.endswith(".py"):
-            path = Path(plugin)
-            if not path.is_file():
-                raise ConfigError(f"plugin file not found: {plugin}")
-            name = f"dipbench_plugin_{path.stem}"
-            if name in sys.modules:
-                continue
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            try:
-                spec.loader.exec_module(module)
-            except Exception as exc:  # any error in the user's file: one line naming it
-                del sys.modules[name]
-                raise ConfigError(f"plugin {plugin} failed to import: {_one_line(exc)}") from None
-        else:
-            try:
-                importlib.import_module(plugin)
-            except Exception as exc:
-                raise ConfigError(f"cannot import plugin {plugin!r}: {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    """``Type: message`` on one line, with the line number for a syntax error."""
-    if isinstance(exc, SyntaxError):
-        return f"SyntaxError at line {exc.lineno}: {exc.msg}"
-    return f"{type(exc).__name__}: {exc}".replace("\n", " ")
-
-
 class Plan:
     """A validated configuration and the jobs it implies."""
 
     def __init__(self, config: dict[str, Any]):
         self.config = config
-        import_plugins(config["plugins"])
+        config["plugins"] = [str(Path(p).resolve()) if p.endswith(".py") else p for p in config["plugins"]]
+        load_plugins(config["plugins"] + env_plugins())
 
     @property
     def results(self) -> Path:
@@ -212,13 +179,24 @@ class Plan:
         threads = self.config["threads"]
         return int(threads.get(label, threads.get("default", 1)))
 
+    def run_seeds(self, experiment: str, label: str) -> list[int]:
+        """The seeds a label runs: every seed of the experiment, or only the first for a method whose
+        result does not depend on the seed (``Method.seeded``); the report counts that run for each seed."""
+        from ..methods import get_method
+
+        seeds = list(self.experiments[experiment]["seeds"])
+        task = self.experiments[experiment]["task"]["name"]
+        return seeds if get_method(self.method_entry(label)["method"]).uses_seed(task) else seeds[:1]
+
     def runs(self) -> Iterator[RunKey]:
-        """Every run: each method label x dataset x image x seed, then each ensemble label at seed 0."""
+        """Every run: each method label x dataset x image x seed (one seed for deterministic methods),
+        then each ensemble label at seed 0."""
         for name, exp in self.experiments.items():
+            seeds = {label: self.run_seeds(name, label) for label in exp["methods"]}
             for dataset in exp["datasets"]:
                 for image in self.images(name, dataset):
                     for label in exp["methods"]:
-                        for seed in exp["seeds"]:
+                        for seed in seeds[label]:
                             yield RunKey(name, label, dataset, image, seed)
                     for label in exp["ensembles"]:
                         yield RunKey(name, label, dataset, image, 0)

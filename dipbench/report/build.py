@@ -27,7 +27,7 @@ from ..atomic import write_text
 from ..metrics import metric_facts
 from .figures import comparison_plot, curve_inputs, learning_curves, summary_plot, visual_grid, visual_panels
 from .naming import file_stem
-from .records import load_records, write_tables
+from .records import load_records, share_unseeded_runs, write_tables
 from .tables import write_report_tables
 
 PATH_COLUMNS = ("restored", "curve", "observation")
@@ -44,14 +44,16 @@ def _relative(df: pd.DataFrame, results: Path) -> pd.DataFrame:
 
 def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], protocol: str = "dip_paper",
                  displays: Mapping[str, str] | None = None, grids: bool = True,
-                 exclude_images: Sequence[str] = ()) -> pd.DataFrame:
-    """Build every table and figure from the metric records; returns the records as a DataFrame."""
+                 exclude_images: Sequence[str] = (), seeds: Mapping[str, list[int]] | None = None) -> pd.DataFrame:
+    """Build every table and figure from the metric records; returns the records as a DataFrame.
+    ``seeds`` (the seeds of each experiment) counts a deterministic method's one run for each of them."""
     results = Path(results)
     df = _relative(load_records(metrics_files), results)
     displays = dict(displays or {})
     df["display"] = [displays.get(label, label) for label in df["label"]]
-    write_tables(df, results)
-    shown = df[df["protocol"] == protocol].assign(label=lambda d: d["display"])
+    write_tables(df, results)  # one row per run
+    shown = share_unseeded_runs(df[df["protocol"] == protocol], dict(seeds or {}))
+    shown = shown.assign(label=shown["display"])
     write_report_tables(shown, results, exclude_images=exclude_images)
     write_figures(shown, results, grids=grids)
     return df

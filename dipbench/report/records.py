@@ -197,3 +197,23 @@ def write_tables(df: pd.DataFrame, out_dir: str | os.PathLike) -> dict[str, Path
     write_text(paths["runs"], to_csv_text(df))
     write_text(paths["summary"], to_csv_text(summarize(df)))
     return paths
+
+
+def share_unseeded_runs(df: pd.DataFrame, seeds: dict[str, list[int]]) -> pd.DataFrame:
+    """Count each run of a deterministic method (record ``seeded`` false, run once per observation) for
+    every seed of its experiment: one row per seed, marked ``shared_run``, so per-seed means, spreads and
+    paired comparisons treat it like any other method. ``seeds``: the seeds of each experiment."""
+    if df.empty or "seeded" not in df.columns:
+        return df
+    unseeded = df["seeded"].astype(str).str.lower().isin(["false", "0"])
+    copies = [df.assign(shared_run=False)]
+    for experiment, experiment_seeds in seeds.items():
+        rows = df[unseeded & (df["experiment"] == experiment)]
+        for seed in experiment_seeds:
+            extra = rows[rows["seed"] != seed]
+            if not extra.empty:
+                copies.append(extra.drop_duplicates(subset=[c for c in ("experiment", "label", "dataset", "image",
+                                                                          "protocol") if c in extra.columns])
+                              .assign(seed=seed, shared_run=True))
+    return pd.concat(copies, ignore_index=True)
+

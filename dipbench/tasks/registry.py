@@ -7,6 +7,7 @@ import importlib
 from typing import Any
 
 from ..errors import ConfigError
+from ..plugins import load_entry_points
 from .base import Observation, Task
 
 #: Modules of the built-in tasks (each defines one Task subclass, registered on import).
@@ -41,6 +42,7 @@ def _load_builtins() -> None:
         _builtins_loaded = True
         for module in BUILTIN_MODULES:
             importlib.import_module(f"dipbench.tasks.{module}")
+        load_entry_points()
 
 
 def available_tasks() -> dict[str, type[Task]]:

@@ -47,6 +47,12 @@ def mirror_option(wildcards=None):
     return ["--mirror", PLAN.config["mirror"]] if PLAN.config["mirror"] else []
 
 
+def plugin_args(wildcards=None):
+    """``--plugin <path>`` for every plugin of the config, as a list for `{params.plugins:q}`: every job
+    process loads the methods and tasks the planning process loaded."""
+    return [arg for plugin in PLAN.config["plugins"] for arg in ("--plugin", plugin)]
+
+
 def metrics_files():
     return [f"{R}/{run.metrics_path(protocol)}" for run in RUNS for protocol in PLAN.protocols]
 

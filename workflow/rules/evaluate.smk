@@ -8,9 +8,10 @@ rule evaluate:
         [f"{R}/metrics/{protocol}/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}.json"
          for protocol in PLAN.protocols],
     params:
+        plugins=plugin_args,
         protocols=lambda wc: list(PLAN.protocols),
     log:
         f"{R}/logs/metrics/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}.log",
     shell:
-        "dipbench job evaluate --obs {input.obs:q} --restored {input.image:q} --record {input.record:q}"
+        "dipbench job evaluate {params.plugins:q} --obs {input.obs:q} --restored {input.image:q} --record {input.record:q}"
         " --protocol {params.protocols:q} --out {output:q} 2>&1 | tee {log:q}"

@@ -5,10 +5,12 @@ rule report:
     output:
         report_outputs(),
     params:
+        plugins=plugin_args,
         displays=lambda wc: as_json({label: PLAN.method_entry(label)["display"]
                                      for exp in PLAN.experiments.values() for label in exp["methods"]}),
         protocol=lambda wc: PLAN.protocols[0],
         exclude=lambda wc: as_json(PLAN.config["exclude_images"]),
+        seeds=lambda wc: as_json({name: exp["seeds"] for name, exp in PLAN.experiments.items()}),
     log:
         f"{R}/logs/report.log",
     run:
@@ -17,8 +19,9 @@ rule report:
         listing = f"{R}/tables/.metrics_files.txt"
         write_text(listing, "\n".join(input) + "\n")
         shell(
-            "dipbench job report --results {R:q} --metrics-list {listing:q} --protocol {params.protocol:q}"
-            " --displays {params.displays:q} --exclude-images {params.exclude:q} 2>&1 | tee {log:q}"
+            "dipbench job report {params.plugins:q} --results {R:q} --metrics-list {listing:q} --protocol {params.protocol:q}"
+            " --displays {params.displays:q} --exclude-images {params.exclude:q} --seeds {params.seeds:q}"
+            " 2>&1 | tee {log:q}"
         )
 
 
@@ -35,7 +38,9 @@ rule report_pages:
             subcategory="{dataset}",
             labels={"order": "{order}", "item": "{item}"},
         ),
+    params:
+        plugins=plugin_args,
     log:
         f"{R}/logs/report_pages.log",
     shell:
-        "dipbench job report-pages --results {R:q} --out {output:q} 2>&1 | tee {log:q}"
+        "dipbench job report-pages {params.plugins:q} --results {R:q} --out {output:q} 2>&1 | tee {log:q}"

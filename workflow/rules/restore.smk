@@ -8,6 +8,15 @@ def method_version(label):
     return get_method(method_of(label)).version
 
 
+def method_code(label):
+    """A hash of the plugin file that defines the label's method ("" for dipbench's own): editing a
+    plugin reruns its jobs without a version bump."""
+    from dipbench.methods import get_method
+    from dipbench.plugins import source_hash
+
+    return source_hash(get_method(method_of(label)))
+
+
 def uses_gpu(label):
     from dipbench.methods import get_method
 
@@ -25,6 +34,8 @@ rule restore:
     params:
         method=lambda wc: method_of(wc.label),
         version=lambda wc: method_version(wc.label),
+        code=lambda wc: method_code(wc.label),
+        plugins=plugin_args,
         method_params=lambda wc: as_json(PLAN.method_params(wc.experiment, wc.label)),
         identity=lambda wc: as_json({"experiment": wc.experiment, "label": wc.label}),
         device=lambda wc: PLAN.config["device"],
@@ -35,7 +46,7 @@ rule restore:
     log:
         f"{R}/logs/runs/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}.log",
     shell:
-        "dipbench job restore --obs {input:q} --method {params.method:q} --params {params.method_params:q}"
+        "dipbench job restore {params.plugins:q} --obs {input:q} --method {params.method:q} --params {params.method_params:q}"
         " --seed {wildcards.seed:q} --identity {params.identity:q} --device {params.device:q} --threads {threads:q}"
         " --out-dir {params.out_dir:q} --results {R:q} 2>&1 | tee {log:q}"
 
@@ -74,6 +85,8 @@ for _experiment in PLAN.experiments:
         params:
             method=lambda wc: method_of(wc.label),
             version=lambda wc: method_version(wc.label),
+            code=lambda wc: method_code(wc.label),
+            plugins=plugin_args,
             method_params=_fused["method_params"],
             identity=_fused["identity"],
             device=lambda wc: PLAN.config["device"],
@@ -85,7 +98,7 @@ for _experiment in PLAN.experiments:
         log:
             f"{R}/logs/runs/{_experiment}/{{label}}/{{dataset}}/{{image}}/fused.log",
         shell:
-            "dipbench job restore --obs {input:q} --method {params.method:q} --params {params.method_params:q}"
+            "dipbench job restore {params.plugins:q} --obs {input:q} --method {params.method:q} --params {params.method_params:q}"
             " --seed {params.seeds:q} --identity {params.identity:q} --device {params.device:q} --threads {threads:q}"
             " --out-dir {params.out_dirs:q} --results {R:q} 2>&1 | tee {log:q}"
 
@@ -110,9 +123,10 @@ if PLAN.ensemble_labels:
         params:
             identity=lambda wc: as_json({"experiment": wc.experiment, "label": wc.label,
                                          "of": PLAN.ensemble_members(run_key(wc))[0].label}),
+            plugins=plugin_args,
             out_dir=lambda wc, output: os.path.dirname(output.record),
         log:
             f"{R}/logs/runs/{{experiment}}/{{label}}/{{dataset}}/{{image}}/seed{{seed}}.log",
         shell:
-            "dipbench job ensemble --images {input.images:q} --records {input.records:q}"
+            "dipbench job ensemble {params.plugins:q} --images {input.images:q} --records {input.records:q}"
             " --identity {params.identity:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"

@@ -1,0 +1,123 @@
+"""Plugins run everywhere: in Snakemake jobs (the config's `plugins:`), on the command line (`--plugin`,
+$DIPBENCH_PLUGINS) and from installed packages (entry-point group `dipbench.methods`); editing a plugin
+reruns its jobs."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from dipbench.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or shutil.which("snakemake")
+
+PLUGIN = '''
+from dipbench.methods import Method, Restoration, register
+
+
+@register
+class {cls}(Method):
+    """Median filter (a toy baseline)."""
+
+    name = "{name}"
+    tasks = ("denoise",)
+    defaults = {{"size": 3}}
+    seeded = False
+
+    def restore(self, obs, ctx):
+        from scipy.ndimage import median_filter
+
+        size = self.params["size"]
+        return Restoration(median_filter(obs.y, size=(size, size, 1)) * {gain})
+'''
+
+
+def _plugin(path: Path, name: str, gain: float = 1.0) -> Path:
+    path.write_text(PLUGIN.format(cls=name.title().replace("_", ""), name=name, gain=gain))
+    return path
+
+
+def _env(**extra):
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **extra}
+
+
+@pytest.fixture
+def noisy_png(tmp_path):
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((40, 40, 3)) * 255).astype(np.uint8)).save(tmp_path / "noisy.png")
+    return tmp_path / "noisy.png"
+
+
+def test_cli_plugin_option_and_environment_variable(tmp_path, noisy_png, capsys):
+    plugin = _plugin(tmp_path / "median_cli.py", "median_cli")
+    out = tmp_path / "out.png"
+    assert main(["restore", str(noisy_png), "--task", "denoise", "--method", "median_cli", "--plugin", str(plugin),
+                 "-o", str(out)]) == 0 and out.is_file()
+    assert main(["methods", "--plugin", str(plugin)]) == 0 and "median_cli" in capsys.readouterr().out
+    env_plugin = _plugin(tmp_path / "median_env.py", "median_env")
+    result = subprocess.run([sys.executable, "-m", "dipbench.cli", "methods"], capture_output=True, text=True,
+                            env=_env(DIPBENCH_PLUGINS=str(env_plugin)), timeout=120)
+    assert result.returncode == 0 and "median_env" in result.stdout
+
+
+def test_a_broken_plugin_on_the_command_line_is_one_line(tmp_path, noisy_png, capsys):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import not_a_package_xyz\n")
+    assert main(["restore", str(noisy_png), "--task", "denoise", "--plugin", str(broken), "-o",
+                 str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dipbench: error: plugin") and str(broken) in err and "\n" not in err
+
+
+def test_entry_point_group_registers_methods_without_configuration(tmp_path):
+    site = tmp_path / "site"
+    (site / "dipbench_median_pkg-0.1.dist-info").mkdir(parents=True)
+    (site / "dipbench_median_pkg-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: dipbench-median-pkg\nVersion: 0.1\n")
+    (site / "dipbench_median_pkg-0.1.dist-info" / "entry_points.txt").write_text(
+        "[dipbench.methods]\nmedian = dipbench_median_pkg\n")
+    _plugin(site / "dipbench_median_pkg.py", "median_ep")
+    result = subprocess.run([sys.executable, "-m", "dipbench.cli", "methods"], capture_output=True, text=True,
+                            env=_env(PYTHONPATH=str(site)), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "median_ep" in result.stdout
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile",
+               str(workdir / "tiny.yaml"), "--cores", "2", *args]
+    return subprocess.run(command, cwd=workdir, env=_env(DIPBENCH_OFFLINE="1"), capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.slow
+def test_plugin_method_runs_in_snakemake_jobs_and_reruns_after_an_edit(tmp_path):
+    assert SNAKEMAKE, "snakemake is not installed"
+    plugin = _plugin(tmp_path / "my_methods.py", "median")
+    config = {"results": "out", "smoke": True, "plugins": ["my_methods.py"], "protocols": ["dip_paper"],
+              "methods": {"median": {"display": "Median 3x3"}},
+              "experiments": {"dn": {"task": {"name": "denoise", "sigma": 25}, "datasets": ["builtin"],
+                                     "image_size": 32, "images": {"builtin": ["coffee"]},
+                                     "methods": ["input", "median"]}}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    first = _snakemake(tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    summary = pd.read_csv(tmp_path / "out/tables/summary.csv")
+    assert "median" in set(summary["label"])
+    assert "| Median 3x3 |" in (tmp_path / "out/tables/dn_builtin.md").read_text()
+
+    assert "Nothing to be done" in _snakemake(tmp_path, "-n").stdout
+    _plugin(plugin, "median", gain=0.5)  # the plugin's code changes, its version does not
+    plan = _snakemake(tmp_path, "-n")
+    assert plan.returncode == 0
+    reruns = plan.stdout + plan.stderr
+    assert "out/runs/dn/median/builtin/coffee/seed0/run.json" in reruns
+    assert "out/runs/dn/input/builtin/coffee/seed0/run.json" not in reruns
