@@ -175,6 +175,12 @@ class Plan:
             raise ConfigError(f"experiment {experiment!r}: dataset {dataset!r} has no image(s) {unknown}")
         return list(subset)
 
+    def reference(self, experiment: str) -> str | None:
+        """The label the experiment's other methods are compared with: its ``reference``, else ``dip``
+        where it has that label, else none."""
+        exp = self.experiments[experiment]
+        return exp.get("reference") or ("dip" if "dip" in exp["methods"] else None)
+
     def threads(self, label: str) -> int:
         threads = self.config["threads"]
         return int(threads.get(label, threads.get("default", 1)))
@@ -256,6 +262,9 @@ class Plan:
                                       "which is not in its methods")
                 if label in exp["methods"]:
                     raise ConfigError(f"experiment {name!r}: {label!r} is both a method and an ensemble")
+            reference = exp.get("reference")
+            if reference and reference not in list(exp["methods"]) + list(exp["ensembles"]):
+                raise ConfigError(f"experiment {name!r}: reference {reference!r} is not one of its methods")
             for label in list(exp["params"]) + list(exp["task_overrides"]):
                 if label not in exp["methods"]:
                     raise ConfigError(f"experiment {name!r}: parameters given for {label!r}, which is not in its methods")

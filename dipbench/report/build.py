@@ -44,9 +44,13 @@ def _relative(df: pd.DataFrame, results: Path) -> pd.DataFrame:
 
 def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], protocol: str = "dip_paper",
                  displays: Mapping[str, str] | None = None, grids: bool = True,
-                 exclude_images: Sequence[str] = (), seeds: Mapping[str, list[int]] | None = None) -> pd.DataFrame:
+                 exclude_images: Sequence[str] = (), seeds: Mapping[str, list[int]] | None = None,
+                 references: Mapping[str, str] | None = None,
+                 orders: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Build every table and figure from the metric records; returns the records as a DataFrame.
-    ``seeds`` (the seeds of each experiment) counts a deterministic method's one run for each of them."""
+    ``seeds`` (the seeds of each experiment) counts a deterministic method's one run for each of them;
+    ``references`` and ``orders`` (by experiment, as display names) set each table's reference method and
+    row order."""
     results = Path(results)
     df = _relative(load_records(metrics_files), results)
     displays = dict(displays or {})
@@ -54,7 +58,8 @@ def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], prot
     write_tables(df, results)  # one row per run
     shown = share_unseeded_runs(df[df["protocol"] == protocol], dict(seeds or {}))
     shown = shown.assign(label=shown["display"])
-    write_report_tables(shown, results, exclude_images=exclude_images)
+    write_report_tables(shown, results, exclude_images=exclude_images, references=dict(references or {}),
+                        orders=dict(orders or {}))
     write_figures(shown, results, grids=grids)
     return df
 

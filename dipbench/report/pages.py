@@ -4,7 +4,7 @@ what it shows and the experiment's task, protocol, images, seeds and method sett
 ``snakemake --report report.html`` collects these pages (the rule ``report_pages`` registers them,
 grouped by experiment and dataset, the reported-vs-reproduced tables first). Pages are named
 ``<experiment>.<dataset>.<order>.<item>.html``; ``order`` sorts them within a dataset: 0 reported vs
-reproduced, 1 PSNR, 2 SSIM, 3 without excluded images, 4 early stopping, 5 comparison plots, 6 learning
+reproduced, 1 PSNR and versus the reference, 2 SSIM, 3 without excluded images, 4 early stopping, 5 comparison plots, 6 learning
 curves, 7 visual grids. The summary figure of the whole config is ``all.all.0.summary.html``.
 """
 
@@ -64,6 +64,11 @@ def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path
             if path.is_file():
                 written.append(_page(out / f"{prefix}.{order}.{file_stem(what)}.html", f"{experiment} on {dataset}: {what}",
                                      path.read_text(encoding="utf-8"), context))
+        for path in sorted((results / "tables").glob(f"{stem}_vs_*.html")):
+            reference = path.stem[len(stem) + len("_vs_"):]
+            written.append(_page(out / f"{prefix}.1.versus-{reference}.html",
+                                 f"{experiment} on {dataset}: versus {reference}", path.read_text(encoding="utf-8"),
+                                 context))
         for path in sorted((results / "tables").glob(f"{stem}_*_es.html")):
             label = path.name[len(stem) + 1: -len("_es.html")]
             written.append(_page(out / f"{prefix}.4.{label}-early-stopping.html",

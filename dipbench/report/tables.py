@@ -29,6 +29,7 @@ from ..atomic import write_text
 from ..metrics import metric_facts
 from .naming import file_stem
 from .reported import reported_for_record
+from .stats import versus_reference
 
 AVG = "Avg."
 REPORTED = "Reported"
@@ -427,8 +428,10 @@ def metric_table(
     images: Sequence[str] | None = None,
     seed: int | None = None,
     reported: bool = True,
-    show_std: bool = False,
+    show_std: bool | None = None,
     decimals: int | None = None,
+    reference: str | None = None,
+    order: Sequence[str] | None = None,
 ) -> Table:
     """The paper-style table of one (experiment, dataset).
 
@@ -437,7 +440,10 @@ def metric_table(
     the average is recomputed over the remaining images and a note says so. labels / images: the rows /
     columns to show, in this order (default: all, in record order). reported: add "Reported" and "Δ" columns
     for methods with a paper value (PSNR only, all images, paper protocol). show_std: add a "± std" column:
-    the standard deviation over seeds of the per-seed average.
+    the standard deviation over seeds of the per-seed average (default: where a row has several seeds).
+    reference: a row name; adds "Δ <reference>" (each row's Avg. minus the reference's). order: the row
+    order (e.g. the config's), rows not named follow; the degraded input (method ``input``) always comes
+    last. The PSNR table also shows each row's median seconds per run and, for iterative methods, steps.
     """
     name, unit, default_decimals, higher = metric_facts(metric)
     decimals = default_decimals if decimals is None else decimals
@@ -455,7 +461,7 @@ def metric_table(
     excluded_set = {_norm(i) for i in exclude_images}
     excluded = [i for i in all_images if _norm(i) in excluded_set]
     shown_images = [i for i in all_images if _norm(i) not in excluded_set]
-    rows = _ordered(sub["_row"], labels)
+    rows = _ordered(sub["_row"], labels) if labels is not None else _row_order(sub, order)
     if not shown_images or not rows:
         raise ValueError(f"nothing to show for experiment {experiment!r} on dataset {dataset!r}")
 
@@ -469,6 +475,7 @@ def metric_table(
     candidates = values[complete] if complete.any() else values
     bold[AVG] = _best_mask(candidates, [AVG], decimals, higher)[AVG].reindex(values.index, fill_value=False)
     table_decimals = {c: decimals for c in values.columns}
+    signed_columns = {DELTA}
     notes: list[str] = []
     marks: dict[tuple[str, str], str] = {}
 
@@ -479,11 +486,21 @@ def metric_table(
             notes.append(f"† {row}: average over {int(incomplete[row])} of {len(shown_images)} images.")
 
     n_seeds = per_run.groupby(["_row", "image"])["seed"].nunique() if "seed" in per_run else pd.Series(dtype=int)
+    if show_std is None:
+        show_std = not n_seeds.empty and int(n_seeds.max()) > 1
     if show_std and "seed" in per_run.columns:
         per_seed = per_run.groupby(["_row", "seed"])[metric].mean()
         std = per_seed.groupby(level=0).std(ddof=1).reindex(rows)
         values["± std"] = std.values
         table_decimals["± std"] = decimals
+
+    if reference is not None and reference in values.index and len(values.index) > 1:
+        column = f"{DELTA} {reference}"
+        values[column] = values[AVG] - values.at[reference, AVG]
+        table_decimals[column] = decimals
+        signed_columns.add(column)
+    if metric == "psnr":
+        _add_effort_columns(values, per_run, table_decimals)
 
     protocols = sorted(set(sub["protocol"].dropna().astype(str))) if "protocol" in sub.columns else []
     task = str(sub["task"].iloc[0])
@@ -512,18 +529,14 @@ def metric_table(
     if not values[AVG].isna().all():
         notes.insert(0, f"Best value of each column in bold ({'higher' if higher else 'lower'} is better).")
 
-    seeds_text = (
-        f"seed {seed}" if seed is not None
-        else _seeds_text(n_seeds)
-    )
+    seeds_text = f"seed {seed}" if seed is not None else _seeds_text(n_seeds)
     caption = (
-        f"{experiment} ({task}) on {dataset}: {name}"
-        + (f" ({unit})" if unit else "")
-        + (f", protocol {', '.join(protocols)}" if protocols else "")
-        + f"; {seeds_text}."
+        f"{_task_text(task, sub)} ({experiment}) on {dataset}, {len(shown_images)} image"
+        f"{'s' if len(shown_images) != 1 else ''}, {seeds_text}; {name}" + (f" ({unit})" if unit else "")
+        + (f", {' / '.join(protocols)} protocol" if protocols else "") + "."
     )
     return Table(
-        values=values, bold=bold, decimals=table_decimals, signed={DELTA}, marks=marks, caption=caption,
+        values=values, bold=bold, decimals=table_decimals, signed=signed_columns, marks=marks, caption=caption,
         notes=notes,
     )
 
@@ -545,7 +558,43 @@ def _seeds_text(n_seeds: pd.Series) -> str:
     low, high = int(n_seeds.min()), int(n_seeds.max())
     if high <= 1:
         return "one run per image"
-    return f"mean over {low} seeds per image" if low == high else f"mean over {low}–{high} seeds per image"
+    return f"mean over {low} seeds" if low == high else f"mean over {low}–{high} seeds"
+
+
+def _task_text(task: str, sub: pd.DataFrame) -> str:
+    """"Denoising, σ = 25": the task as a caption names it (:meth:`Task.describe`), from the records."""
+    from ..tasks import available_tasks
+
+    cls = available_tasks().get(task)
+    params = sub["task_params"].iloc[0] if "task_params" in sub.columns else None
+    try:
+        params = json.loads(params) if isinstance(params, str) else dict(params or {})
+        return cls(**params).describe() if cls is not None else task
+    except Exception:  # records of an older or unknown task: its name will do
+        return task
+
+
+def _row_order(sub: pd.DataFrame, order: Sequence[str] | None) -> list[str]:
+    """Row names in ``order`` first, then the others in record order; the degraded input (method ``input``)
+    last, as a paper puts it."""
+    rows = _ordered(sub["_row"], None)
+    if order is not None:
+        rows = [r for r in order if r in rows] + [r for r in rows if r not in order]
+    inputs = set(sub.loc[sub["method"].astype(str) == "input", "_row"]) if "method" in sub.columns else set()
+    return [r for r in rows if r not in inputs] + [r for r in rows if r in inputs]
+
+
+def _add_effort_columns(values: pd.DataFrame, runs: pd.DataFrame, decimals: dict[str, int]) -> None:
+    """"s/run": each row's median runtime in seconds; "steps": its median steps where iterative."""
+    own = runs[~runs["shared_run"].astype(bool)] if "shared_run" in runs.columns else runs
+    if "runtime_s" in own.columns and own["runtime_s"].notna().any():
+        values["s/run"] = own.groupby("_row")["runtime_s"].median().reindex(values.index)
+        decimals["s/run"] = 1
+    steps = next((c for c in ("steps_run", "steps") if c in own.columns and own[c].notna().any()), None)
+    if steps is not None:
+        values["steps"] = pd.to_numeric(own[steps], errors="coerce").groupby(own["_row"]).median().reindex(
+            values.index).round()
+        decimals["steps"] = 0
 
 
 def _reported_rows(sub: pd.DataFrame, rows: Sequence[str]):
@@ -718,12 +767,51 @@ def _budget_text(runs: pd.DataFrame) -> str:
 # files
 
 
+def versus_reference_table(df: pd.DataFrame, experiment: str, dataset: str, reference: str, metric: str = "psnr",
+                           order: Sequence[str] | None = None) -> Table | None:
+    """Each method against ``reference`` over the (image, seed) pairs both ran (:mod:`.stats`): pairs,
+    wins / ties / losses, mean Δ with its 95% confidence interval and the Wilcoxon signed-rank p-value.
+    None where the reference or any other method is missing."""
+    sub = _subset(df, experiment, dataset)
+    if sub.empty or metric not in sub.columns:
+        return None
+    sub = sub.assign(_row=_row_names(sub).values)
+    if reference not in set(sub["_row"]) or sub["_row"].nunique() < 2:
+        return None
+    facts = metric_facts(metric)
+    summary = versus_reference(sub, reference, metric, facts.decimals, facts.higher_is_better, row="_row")
+    rows = [r for r in _row_order(sub, order) if r in summary.index]
+    summary = summary.reindex(rows)
+    values = pd.DataFrame({"Pairs": summary["pairs"], "Wins": summary["wins"], "Ties": summary["ties"],
+                           "Losses": summary["losses"], f"Mean {DELTA}": summary["mean_delta"]}, index=rows)
+    d = facts.decimals
+    text = pd.DataFrame({
+        "95% CI": [f"[{lo:+.{d}f}, {hi:+.{d}f}]" if np.isfinite(lo) else "–"
+                   for lo, hi in zip(summary["ci_low"], summary["ci_high"])],
+        "p (Wilcoxon)": ["–" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}") for p in summary["p"]],
+    }, index=rows)
+    values = values.join(text.map(lambda _: np.nan))
+    unit = f" ({facts.unit})" if facts.unit else ""
+    return Table(
+        values=values, text=text, decimals={"Pairs": 0, "Wins": 0, "Ties": 0, "Losses": 0, f"Mean {DELTA}": d},
+        signed={f"Mean {DELTA}"},
+        caption=(f"{_task_text(str(sub['task'].iloc[0]), sub)} ({experiment}) on {dataset}: {facts.label}{unit} of "
+                 f"each method versus {reference}, paired over (image, seed)."),
+        notes=[f"Wins / ties / losses: pairs where the method is better than, equal to at {d} decimals, or worse "
+               f"than {reference}. Mean {DELTA} = method − {reference}, with its 95% confidence interval "
+               "(Student's t over the pairs). p: two-sided Wilcoxon signed-rank test over the pairs (zero "
+               "differences dropped); a deterministic method's one run counts for every seed."],
+    )
+
+
 def write_report_tables(
     df: pd.DataFrame,
     out_dir: str | os.PathLike,
     *,
     metrics: Sequence[str] = ("psnr", "ssim"),
     exclude_images: Iterable[str] = (),
+    references: dict[str, str] | None = None,
+    orders: dict[str, Sequence[str]] | None = None,
 ) -> list[Path]:
     """Write the tables of every (experiment, dataset) under ``<out_dir>/tables/``.
 
@@ -748,13 +836,15 @@ def write_report_tables(
         for metric in metrics:
             if metric not in sub.columns or sub[metric].notna().sum() == 0:
                 continue
-            table = metric_table(df, experiment, dataset, metric)
+            reference, order = (references or {}).get(experiment), (orders or {}).get(experiment)
+            table = metric_table(df, experiment, dataset, metric, reference=reference, order=order)
             md += [table.to_markdown(), ""]
             suffix = "" if metric == "psnr" else "_" + file_stem(metric)
             written.append(_write_latex(tables / f"{stem}{suffix}.tex", table))
             present = {_norm(i) for i in sub["image"].astype(str)}
             if metric == "psnr" and any(_norm(i) in present for i in exclude_images):
-                excl = metric_table(df, experiment, dataset, metric, exclude_images=exclude_images)
+                excl = metric_table(df, experiment, dataset, metric, exclude_images=exclude_images,
+                                    reference=reference, order=order)
                 md += [excl.to_markdown(), ""]
                 written.append(_write_latex(tables / f"{stem}_excl.tex", excl))
         labels = sub["label"].dropna().astype(str).unique() if "label" in sub.columns else []
@@ -763,6 +853,12 @@ def write_report_tables(
             if es_table is not None:
                 md += [es_table.to_markdown(), ""]
                 written.append(_write_latex(tables / f"{file_stem(experiment, dataset, label)}_es.tex", es_table))
+        reference = (references or {}).get(experiment)
+        versus = versus_reference_table(df, experiment, dataset, reference, order=(orders or {}).get(experiment)) \
+            if reference else None
+        if versus is not None:
+            md += [versus.to_markdown(), ""]
+            written.append(_write_latex(tables / f"{stem}_vs_{file_stem(reference)}.tex", versus))
         rep = reported_table(df, experiment, dataset)
         if rep is not None:
             md += [rep.to_markdown(), ""]

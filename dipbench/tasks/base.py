@@ -168,6 +168,11 @@ class Task:
         final_input, pad_input); DIP's ``"auto"`` parameters resolve to these (docs/protocol.md)."""
         return {}
 
+    def describe(self) -> str:
+        """The task as a paper's caption names it ("Denoising, σ = 25"): the title and the key parameters."""
+        params = ", ".join(f"{key} {_slug_value(self.params[key])}" for key in self.key_params)
+        return f"{self.title or self.name}" + (f", {params}" if params else "")
+
     @classmethod
     def cli_params(cls, given: dict[str, Any]) -> dict[str, Any]:
         """Task parameters from the CLI's ``--<parameter>`` values that were given."""

@@ -34,6 +34,9 @@ class Denoise(Task):
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < float("inf"):
             raise ConfigError(f"denoise: sigma must be a number > 0, got {sigma!r}")
 
+    def describe(self) -> str:
+        return f"Denoising, σ = {self.params['sigma']:g}"
+
     def degrade(self, gt, rng, noisy: np.ndarray | None = None, **_):
         gt = as_hwc(gt)
         if noisy is not None:  # a published noisy input (fixed realisation)

@@ -35,6 +35,9 @@ class Inpaint(Task):
         if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0.0 < keep <= 1.0:
             raise ConfigError(f"inpaint: keep must be a number in (0, 1], got {keep!r}")
 
+    def describe(self) -> str:
+        return f"Inpainting, {100 * self.params['keep']:g}% of pixels kept"
+
     def degrade(self, gt, rng, mask: np.ndarray | None = None, **_):
         gt = as_hwc(gt)
         if mask is None:

@@ -52,6 +52,9 @@ class SuperResolution(Task):
     def prepare_gt(self, image):
         return modcrop(as_hwc(image), self.scale)
 
+    def describe(self) -> str:
+        return f"Super-resolution ×{self.scale}"
+
     def degrade(self, gt, rng, **_):
         gt = as_hwc(gt)
         target = center_box(gt.shape[0], gt.shape[1], self.params["crop_multiple"])

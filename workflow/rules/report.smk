@@ -11,6 +11,11 @@ rule report:
         protocol=lambda wc: PLAN.protocols[0],
         exclude=lambda wc: as_json(PLAN.config["exclude_images"]),
         seeds=lambda wc: as_json({name: exp["seeds"] for name, exp in PLAN.experiments.items()}),
+        references=lambda wc: as_json({name: PLAN.method_entry(PLAN.reference(name))["display"]
+                                       for name in PLAN.experiments if PLAN.reference(name)}),
+        order=lambda wc: as_json({name: [PLAN.method_entry(label)["display"]
+                                         for label in [*exp["methods"], *exp["ensembles"]]]
+                                  for name, exp in PLAN.experiments.items()}),
     log:
         f"{R}/logs/report.log",
     run:
@@ -21,6 +26,7 @@ rule report:
         shell(
             "dipbench job report {params.plugins:q} --results {R:q} --metrics-list {listing:q} --protocol {params.protocol:q}"
             " --displays {params.displays:q} --exclude-images {params.exclude:q} --seeds {params.seeds:q}"
+            " --references {params.references:q} --order {params.order:q}"
             " 2>&1 | tee {log:q}"
         )
 
