@@ -209,7 +209,8 @@ def cmd_job_report(args: argparse.Namespace) -> int:
     paths = [line for line in Path(args.metrics_list).read_text().splitlines() if line.strip()]
     build_report(Path(args.results), paths, protocol=args.protocol, displays=json.loads(args.displays),
                  exclude_images=json.loads(args.exclude_images), seeds=json.loads(args.seeds),
-                 references=json.loads(args.references), orders=json.loads(args.order))
+                 references=json.loads(args.references), orders=json.loads(args.order),
+                 sweeps=json.loads(args.sweeps))
     return 0
 
 
@@ -353,12 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = jobs.add_parser("report", parents=[plugin])
     p.add_argument("--results", required=True)
     p.add_argument("--metrics-list", required=True)
-    p.add_argument("--protocol", default="dip_paper")
+    p.add_argument("--protocol", nargs="+", default=["dip_paper"], help="tables for each; figures for the first")
     p.add_argument("--displays", default="{}")
     p.add_argument("--exclude-images", default="[]", help="JSON list of images averaged out in extra tables")
     p.add_argument("--seeds", default="{}", help="JSON {experiment: [seeds]}: a deterministic run counts for each")
     p.add_argument("--references", default="{}", help="JSON {experiment: reference row name}")
     p.add_argument("--order", default="{}", help="JSON {experiment: [row names in table order]}")
+    p.add_argument("--sweeps", default="{}", help="JSON {experiment: {label: {row name: {param: value}}}}")
     p.set_defaults(func=cmd_job_report)
     p = jobs.add_parser("report-pages", parents=[plugin], help="one HTML page per table and figure, for snakemake --report")
     p.add_argument("--results", required=True)

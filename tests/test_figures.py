@@ -284,3 +284,25 @@ def test_write_figures_writes_the_summary_first(tmp_path):
     captions = json.loads((figures / "captions.json").read_text())
     assert set(captions) == {p.name for p in written if p.suffix == ".png"}
     assert all(caption.endswith(".") for caption in captions.values())
+
+
+def test_sweep_and_convergence_figures(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from dipbench.report.figures import convergence_plot, sweep_plot
+
+    rows = [{"experiment": "e", "dataset": "d", "label": f"DIP (lr={lr})", "image": image, "seed": seed,
+             "psnr": 20 + 100 * lr + seed} for lr in (0.001, 0.01) for image in "ab" for seed in (0, 1)]
+    written = sweep_plot(pd.DataFrame(rows), "e", "d", {f"DIP (lr={lr})": {"lr": lr} for lr in (0.001, 0.01)},
+                         tmp_path / "sweep.png")
+    assert [p.suffix for p in written] == [".png", ".pdf"]
+    curves = {}
+    for label, offset in (("DIP", 0.0), ("TV", -1.0)):
+        for seed in (0, 1):
+            curve = pd.DataFrame({"step": np.arange(1, 11), "loss": np.ones(10), "psnr": offset + np.arange(10.0) + seed,
+                                  "time_s": np.arange(1, 11) * 0.5})
+            curve.attrs.update(seed=seed)
+            curves.setdefault(label, []).append(curve)
+    written = convergence_plot(curves, tmp_path / "conv.png", "e on d", "DIP", 9.5)
+    assert all(p.is_file() for p in written)

@@ -112,3 +112,21 @@ def test_deterministic_methods_run_once_and_count_for_every_seed():
     assert list(bm3d["seed"]) == [0, 1, 2] and list(bm3d["psnr"]) == [31.0] * 3
     assert list(bm3d["shared_run"]) == [False, True, True]
     assert len(shared[shared["label"] == "dip"]) == 3
+
+
+def test_a_sweep_expands_into_one_labelled_row_per_value():
+    plan = load_config({
+        "methods": {"dlr": {"method": "dip", "display": "DIP", "params": {"steps": 50},
+                            "sweep": {"lr": [0.001, 0.01], "reg_noise_std": [0.0, 0.05]}}},
+        "experiments": {"e": {"task": {"name": "denoise"}, "datasets": ["builtin"], "methods": ["dlr", "bm3d"],
+                              "params": {"dlr": {"log_every": 5}}}}})
+    labels = plan.experiments["e"]["methods"]
+    assert labels == ["dlr-lr0p001-reg_noise_std0", "dlr-lr0p001-reg_noise_std0p05", "dlr-lr0p01-reg_noise_std0",
+                      "dlr-lr0p01-reg_noise_std0p05", "bm3d"]
+    params = plan.method_params("e", "dlr-lr0p01-reg_noise_std0p05")
+    assert (params["lr"], params["reg_noise_std"], params["steps"], params["log_every"]) == (0.01, 0.05, 50, 5)
+    sweeps = plan.sweeps("e")
+    assert sweeps["dlr"]["DIP (lr=0.01, reg_noise_std=0.05)"] == {"lr": 0.01, "reg_noise_std": 0.05}
+    with pytest.raises(ConfigError, match="'lr' is 'x'"):
+        load_config({"methods": {"d": {"method": "dip", "sweep": {"lr": ["x"]}}},
+                     "experiments": {"e": {"task": {"name": "denoise"}, "datasets": ["builtin"], "methods": ["d"]}}})

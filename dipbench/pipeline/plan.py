@@ -16,6 +16,7 @@ File layout under ``results``::
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -115,9 +116,46 @@ def load_config(source: str | os.PathLike | dict) -> "Plan":
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
         raise ConfigError(f"invalid config at {where}: {first.message}")
+    expand_sweeps(config)
     plan = Plan(config)
     plan.check()
     return plan
+
+
+def expand_sweeps(config: dict[str, Any]) -> None:
+    """Replace each method label with a ``sweep`` by one label per value (per combination of values):
+    ``<label>-<param><value>`` with those parameters set, its display ``<display> (<param>=<value>)``, and
+    ``swept`` recording the base label and values; experiments listing the base label get all of them."""
+    expanded: dict[str, list[str]] = {}
+    for label, entry in list(config["methods"].items()):
+        if not entry or "sweep" not in entry:
+            continue
+        sweep = entry.pop("sweep")
+        names = sorted(sweep)
+        del config["methods"][label]
+        expanded[label] = []
+        for combination in itertools.product(*(sweep[name] for name in names)):
+            values = dict(zip(names, combination))
+            suffix = "-".join(f"{name}{_label_value(value)}" for name, value in values.items())
+            new_label = f"{label}-{suffix}"
+            shown = ", ".join(f"{name}={value}" for name, value in values.items())
+            config["methods"][new_label] = {
+                "method": entry.get("method", label), "params": {**entry.get("params", {}), **values},
+                "display": f"{entry.get('display', label)} ({shown})", "swept": {"of": label, "values": values}}
+            expanded[label].append(new_label)
+    for exp in config["experiments"].values():
+        exp["methods"] = [new for label in exp["methods"] for new in expanded.get(label, [label])]
+        for label in list(exp["params"]):
+            for new in expanded.get(label, []):
+                exp["params"].setdefault(new, exp["params"][label])
+            if label in expanded:
+                del exp["params"][label]
+
+
+def _label_value(value: Any) -> str:
+    """A swept value as label characters: 0.01 -> 0p01, -1 -> m1, True -> 1."""
+    text = "1" if value is True else "0" if value is False else f"{value:g}" if isinstance(value, float) else str(value)
+    return "".join(c if c.isalnum() else {".": "p", "-": "m"}.get(c, "_") for c in text)
 
 
 class Plan:
@@ -141,10 +179,20 @@ class Plan:
         return self.config["experiments"]
 
     def method_entry(self, label: str) -> dict[str, Any]:
-        """``{"method": registry name, "params": {...}, "display": str}`` for a label."""
+        """``{"method": registry name, "params": {...}, "display": str, "swept": {...} or None}`` for a label."""
         entry = self.config["methods"].get(label) or {}
         return {"method": entry.get("method", label), "params": dict(entry.get("params", {})),
-                "display": entry.get("display", label)}
+                "display": entry.get("display", label), "swept": entry.get("swept")}
+
+    def sweeps(self, experiment: str) -> dict[str, dict[str, Any]]:
+        """The experiment's swept rows by base label: ``{label: {display: {param: value}}}`` (display names,
+        as the tables and figures show them)."""
+        found: dict[str, dict[str, Any]] = {}
+        for label in self.experiments[experiment]["methods"]:
+            entry = self.method_entry(label)
+            if entry["swept"]:
+                found.setdefault(entry["swept"]["of"], {})[entry["display"]] = entry["swept"]["values"]
+        return found
 
     def method_params(self, experiment: str, label: str) -> dict[str, Any]:
         """Parameters of a label in an experiment, resolved against the method's defaults (smoke included)."""

@@ -18,14 +18,24 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from ..atomic import write_text
 from ..metrics import metric_facts
-from .figures import comparison_plot, curve_inputs, learning_curves, summary_plot, visual_grid, visual_panels
+from .figures import (
+    comparison_plot,
+    convergence_plot,
+    curve_inputs,
+    learning_curves,
+    read_curve,
+    summary_plot,
+    sweep_plot,
+    visual_grid,
+    visual_panels,
+)
 from .naming import file_stem
 from .records import load_records, share_unseeded_runs, write_tables
 from .tables import write_report_tables
@@ -42,25 +52,31 @@ def _relative(df: pd.DataFrame, results: Path) -> pd.DataFrame:
     return df
 
 
-def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], protocol: str = "dip_paper",
+def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], protocol: str | Sequence[str] = "dip_paper",
                  displays: Mapping[str, str] | None = None, grids: bool = True,
                  exclude_images: Sequence[str] = (), seeds: Mapping[str, list[int]] | None = None,
                  references: Mapping[str, str] | None = None,
-                 orders: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
-    """Build every table and figure from the metric records; returns the records as a DataFrame.
+                 orders: Mapping[str, Sequence[str]] | None = None,
+                 sweeps: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> pd.DataFrame:
+    """Build every table and figure from the metric records; returns the records as a DataFrame. Tables are
+    written for each ``protocol`` (the first one's in ``tables/``, the others' in ``protocols/<name>/tables/``);
+    figures use the first.
     ``seeds`` (the seeds of each experiment) counts a deterministic method's one run for each of them;
     ``references`` and ``orders`` (by experiment, as display names) set each table's reference method and
-    row order."""
+    row order; ``sweeps`` (:meth:`Plan.sweeps`) names the swept rows each sweep figure plots."""
     results = Path(results)
     df = _relative(load_records(metrics_files), results)
     displays = dict(displays or {})
     df["display"] = [displays.get(label, label) for label in df["label"]]
     write_tables(df, results)  # one row per run
-    shown = share_unseeded_runs(df[df["protocol"] == protocol], dict(seeds or {}))
-    shown = shown.assign(label=shown["display"])
-    write_report_tables(shown, results, exclude_images=exclude_images, references=dict(references or {}),
-                        orders=dict(orders or {}))
-    write_figures(shown, results, grids=grids)
+    protocols = [protocol] if isinstance(protocol, str) else list(protocol)
+    for i, name in enumerate(protocols):  # the first protocol's tables in tables/, the others' in protocols/<name>/
+        shown = share_unseeded_runs(df[df["protocol"] == name], dict(seeds or {}))
+        shown = shown.assign(label=shown["display"])
+        write_report_tables(shown, results if i == 0 else results / "protocols" / name, exclude_images=exclude_images,
+                            references=dict(references or {}), orders=dict(orders or {}))
+        if i == 0:
+            write_figures(shown, results, grids=grids, references=references, sweeps=sweeps)
     return df
 
 
@@ -73,10 +89,13 @@ def _seed_text(sub: pd.DataFrame) -> str:
     return "mean over seeds; grey dots: single seeds" if sub["seed"].nunique() > 1 else "one run per image"
 
 
-def write_figures(df: pd.DataFrame, results: Path, grids: bool = True) -> list[Path]:
-    """The summary figure, then per (experiment, dataset) comparison plots, learning curves (one figure per
-    label) and visual grids (one per image); every figure as PNG and PDF, indexed with its caption in
-    figures/README.md, the captions also in figures/captions.json (PNG file name -> caption)."""
+def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, references: Mapping[str, str] | None = None,
+                  sweeps: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> list[Path]:
+    """The summary figure, then per (experiment, dataset) comparison plots, a convergence figure of every
+    iterative method, one figure per sweep, learning curves (one figure per label) and visual grids (one per
+    image); every figure as PNG and PDF, indexed with its caption in figures/README.md, the captions also in
+    figures/captions.json (PNG file name -> caption). ``references``: the reference row of each experiment;
+    ``sweeps``: each experiment's swept rows by base label (:meth:`Plan.sweeps`)."""
     figures = results / "figures"
     written: list[Path] = []
     captions: dict[str, str] = {}
@@ -113,6 +132,22 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True) -> list[P
                 "right-hand column: the mean over images; red crosses: the paper's reported means, where shown.")
         with_curves = sub[sub["curve"].map(lambda p: isinstance(p, str) and (results / p).is_file()
                                            and (results / p).stat().st_size > 0)]
+        reference = (references or {}).get(experiment)
+        curves = _curves_by_label(with_curves, results)
+        if curves:
+            path = figures / f"{stem}_convergence.png"
+            final = _final_mean(curves.get(reference, []))
+            written += convergence_plot(curves, path, f"{experiment} on {dataset}: convergence", reference, final)
+            add("convergence", path,
+                f"{experiment} on {dataset}: mean oracle PSNR over images of every iterative method against step "
+                "(left) and wall-clock seconds of the fit (right); bands: ± 1 standard deviation over seeds"
+                + (f"; dashed: {reference}'s final value." if final is not None else "."))
+        for base, rows in ((sweeps or {}).get(experiment) or {}).items():
+            path = figures / f"{file_stem(experiment, dataset, base)}_sweep.png"
+            written += sweep_plot(sub, experiment, dataset, rows, path)
+            add(f"{base} sweep", path,
+                f"{experiment} on {dataset}: mean PSNR over images of {base} against its swept parameter "
+                "(± 1 standard deviation over seeds).")
         for label, rows in with_curves.groupby("label", sort=True):
             path = figures / f"{file_stem(experiment, dataset, label)}_curves.png"
             inputs = curve_inputs(rows, results)
@@ -140,3 +175,29 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True) -> list[P
     write_text(figures / "README.md", "\n".join(index).rstrip() + "\n")
     write_text(figures / "captions.json", json.dumps(captions, indent=1, ensure_ascii=False) + "\n")
     return written
+
+
+def _curves_by_label(records: pd.DataFrame, results: Path) -> dict[str, list[pd.DataFrame]]:
+    """Each label's learning curves with oracle PSNRs (one per run), tagged with the run's seed and its
+    ``output`` parameter (``attrs``), for the convergence figure."""
+    curves: dict[str, list[pd.DataFrame]] = {}
+    for label, rows in records.groupby("label", sort=False):
+        for row in rows.itertuples(index=False):
+            curve = read_curve(results / row.curve)
+            if "psnr" not in curve.columns or curve["psnr"].notna().sum() < 2:
+                continue
+            curve.attrs.update(seed=int(row.seed), output=getattr(row, "param_output", None))
+            curves.setdefault(str(label), []).append(curve)
+    return curves
+
+
+def _final_mean(curves: list[pd.DataFrame]) -> float | None:
+    """The mean over runs of each run's last recorded oracle PSNR (its EMA where the run returns it)."""
+    finals = []
+    for curve in curves:
+        column = "psnr_ema" if curve.attrs.get("output") == "ema" and "psnr_ema" in curve else "psnr"
+        values = curve[column].dropna()
+        if not values.empty:
+            finals.append(float(values.iloc[-1]))
+    return float(sum(finals) / len(finals)) if finals else None
+

@@ -966,3 +966,108 @@ def visual_panels(
     panels.append(Panel(input_title, obs.y, missing))
     panels.extend(methods)
     return panels
+
+
+# --------------------------------------------------------------------------------------------------------------
+# sweeps and convergence
+
+
+@_styled
+def sweep_figure(df: pd.DataFrame, experiment: str, dataset: str, rows: Mapping[str, Mapping[str, Any]],
+                 metric: str = "psnr") -> Figure:
+    """The metric against a swept parameter: ``rows`` maps each swept row (display name) to its parameter
+    values; x is the first parameter, one line per combination of the others. y: mean over images of the
+    per-image mean over seeds, with ± 1 s.d. of the per-seed means as error bars. Column width."""
+    sub = df[(df["experiment"] == experiment) & (df["dataset"] == dataset) & df["label"].isin(list(rows))]
+    facts = metric_facts(metric)
+    names = sorted(next(iter(rows.values())))
+    x_name, others = names[0], names[1:]
+    fig = _new_figure(COLUMN_WIDTH, 2.3)
+    ax = fig.add_subplot()
+    groups: dict[tuple, list[tuple[float, float, float]]] = {}
+    for label, values in rows.items():
+        runs = sub[sub["label"] == label]
+        if runs.empty:
+            continue
+        per_seed = runs.groupby("seed")[metric].mean()
+        mean = runs.groupby("image")[metric].mean().mean()
+        spread = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else 0.0
+        groups.setdefault(tuple(values[name] for name in others), []).append((values[x_name], mean, spread))
+    colors = _palette(len(groups))
+    numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for points in groups.values()
+                  for x, _, _ in points)
+    for color, (key, points) in zip(colors, sorted(groups.items(), key=lambda item: str(item[0]))):
+        points.sort(key=lambda p: p[0] if numeric else str(p[0]))
+        xs = [p[0] if numeric else str(p[0]) for p in points]
+        label = ", ".join(f"{n}={v}" for n, v in zip(others, key)) or None
+        ax.errorbar(xs, [p[1] for p in points], yerr=[p[2] for p in points], marker="o", color=color, capsize=2,
+                    label=label)
+    if numeric and all(p[0] > 0 for points in groups.values() for p in points):
+        span = [p[0] for points in groups.values() for p in points]
+        if max(span) / min(span) >= 20:
+            ax.set_xscale("log")
+    ax.set_xlabel(x_name)
+    ax.set_ylabel(facts.axis_label)
+    ax.grid(True, alpha=0.3)
+    if others:
+        ax.legend(loc="best")
+    ax.set_title(_wrap(f"{experiment} on {dataset}: {facts.label} against {x_name}", COLUMN_WIDTH, TITLE_PT))
+    return fig
+
+
+def sweep_plot(df: pd.DataFrame, experiment: str, dataset: str, rows: Mapping[str, Mapping[str, Any]],
+               path: str | os.PathLike, metric: str = "psnr") -> list[Path]:
+    """:func:`sweep_figure`, saved as PNG and PDF."""
+    return save_figure(sweep_figure(df, experiment, dataset, rows, metric), path)
+
+
+@_styled
+def convergence_figure(curves: Mapping[str, Sequence[pd.DataFrame]], title: str,
+                       reference: str | None = None, reference_final: float | None = None) -> Figure:
+    """Every iterative method of an experiment on one axis: mean oracle PSNR over images against step
+    (left) and against wall-clock seconds (right), a band of ± 1 s.d. over seeds, and the reference's
+    final value as a dashed line. ``curves``: per method, one curve per run (columns ``step``, ``psnr``
+    or ``psnr_ema``, ``time_s`` where recorded; run identity in ``seed``)."""
+    fig = _new_figure(PAGE_WIDTH, 2.6)
+    by_step, by_time = fig.subplots(1, 2)
+    colors = dict(zip(curves, _palette(len(curves))))
+    for method, runs in curves.items():
+        frames = []
+        for run in runs:
+            column = "psnr_ema" if _has(run, "psnr_ema") and run.attrs.get("output") == "ema" else "psnr"
+            if not _has(run, column):
+                continue
+            part = run[["step", column] + (["time_s"] if _has(run, "time_s") else [])].dropna(subset=[column])
+            frames.append(part.rename(columns={column: "value"}).assign(seed=run.attrs.get("seed", 0)))
+        if not frames:
+            continue
+        data = pd.concat(frames, ignore_index=True)
+        per_seed = data.groupby(["seed", "step"])["value"].mean().unstack("seed")
+        mean, spread = per_seed.mean(axis=1), per_seed.std(axis=1, ddof=1).fillna(0.0)
+        style_kw = {"color": colors[method], "linewidth": 1.6 if method == reference else 1.0}
+        by_step.plot(mean.index, mean.values, label=method, **style_kw)
+        by_step.fill_between(mean.index, mean - spread, mean + spread, color=colors[method], alpha=0.15, linewidth=0)
+        if "time_s" in data.columns and data["time_s"].notna().any():
+            timed = data.dropna(subset=["time_s"]).groupby("step")[["time_s", "value"]].mean()
+            by_time.plot(timed["time_s"], timed["value"], **style_kw)
+    for ax in (by_step, by_time):
+        if reference_final is not None:
+            ax.axhline(reference_final, color="black", linestyle="--", linewidth=0.8)
+        ax.set_ylabel(ORACLE_PSNR_LABEL)
+        ax.grid(True, alpha=0.3)
+    by_step.set_xlabel("step")
+    by_time.set_xlabel("wall-clock seconds")
+    handles, labels = by_step.get_legend_handles_labels()
+    if reference_final is not None:
+        handles.append(Line2D([], [], color="black", linestyle="--", linewidth=0.8))
+        labels.append(f"{reference} final ({reference_final:.2f} dB)")
+    ncol, _ = _legend_columns(labels, PAGE_WIDTH)
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol)
+    fig.suptitle(_wrap(title, PAGE_WIDTH, TITLE_PT))
+    return fig
+
+
+def convergence_plot(curves: Mapping[str, Sequence[pd.DataFrame]], path: str | os.PathLike, title: str,
+                     reference: str | None = None, reference_final: float | None = None) -> list[Path]:
+    """:func:`convergence_figure`, saved as PNG and PDF."""
+    return save_figure(convergence_figure(curves, title, reference, reference_final), path)

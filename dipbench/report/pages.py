@@ -38,6 +38,7 @@ TABLES = (("_reported", 0, "reported vs reproduced"), ("", 1, "PSNR table"), ("_
           ("_excl", 3, "PSNR without excluded images"))
 #: Figure kinds (file name ending) in report order.
 FIGURES = (("_psnr.png", 5, "PSNR per image"), ("_ssim.png", 5, "SSIM per image"),
+           ("_convergence.png", 5, "convergence"), ("_sweep.png", 5, "sweep"),
            ("_curves.png", 6, "learning curves"), ("_grid.png", 7, "visual comparison"))
 
 

@@ -8,11 +8,12 @@ rule report:
         plugins=plugin_args,
         displays=lambda wc: as_json({label: PLAN.method_entry(label)["display"]
                                      for exp in PLAN.experiments.values() for label in exp["methods"]}),
-        protocol=lambda wc: PLAN.protocols[0],
+        protocol=lambda wc: PLAN.protocols,
         exclude=lambda wc: as_json(PLAN.config["exclude_images"]),
         seeds=lambda wc: as_json({name: exp["seeds"] for name, exp in PLAN.experiments.items()}),
         references=lambda wc: as_json({name: PLAN.method_entry(PLAN.reference(name))["display"]
                                        for name in PLAN.experiments if PLAN.reference(name)}),
+        sweeps=lambda wc: as_json({name: PLAN.sweeps(name) for name in PLAN.experiments if PLAN.sweeps(name)}),
         order=lambda wc: as_json({name: [PLAN.method_entry(label)["display"]
                                          for label in [*exp["methods"], *exp["ensembles"]]]
                                   for name, exp in PLAN.experiments.items()}),
@@ -26,7 +27,7 @@ rule report:
         shell(
             "dipbench job report {params.plugins:q} --results {R:q} --metrics-list {listing:q} --protocol {params.protocol:q}"
             " --displays {params.displays:q} --exclude-images {params.exclude:q} --seeds {params.seeds:q}"
-            " --references {params.references:q} --order {params.order:q}"
+            " --references {params.references:q} --order {params.order:q} --sweeps {params.sweeps:q}"
             " 2>&1 | tee {log:q}"
         )
 
