@@ -608,20 +608,11 @@ def learning_curves_figure(
     return fig
 
 
-def learning_curves(
-    curves: Mapping[str, pd.DataFrame],
-    path: str | os.PathLike,
-    title: str = "",
-    *,
-    es_steps: Mapping[str, float] | None = None,
-    stop_steps: Mapping[str, float] | None = None,
-    es_columns: Mapping[str, str] | None = None,
-    psnr_label: str = ORACLE_PSNR_LABEL,
-    note: str = "",
-    groups: Mapping[str, str] | None = None,
-    pdf: bool = True,
-) -> list[Path]:
+def learning_curves(curves: Mapping[str, pd.DataFrame], path: str | os.PathLike, title: str = "", *,
+                    pdf: bool = True, **options: Any) -> list[Path]:
     """PSNR against step (top) and loss on a log axis (bottom), one colour per curve; saved as PNG and PDF.
+    ``options``: the keywords of :func:`learning_curves_figure` (es_steps, stop_steps, es_columns,
+    psnr_label, note, groups).
 
     curves: {name (e.g. "house, seed 0"): frame with ``step``, ``loss`` and optionally ``psnr``,
     ``psnr_ema`` (NaN where not recorded)}. The PSNR lines are measured against the ground truth (oracle
@@ -631,9 +622,7 @@ def learning_curves(
     default); stop_steps: {name: step} draws a dashed vertical line where the run stopped. groups:
     {name: group} gives the curves of a group (e.g. the seeds of one image) one colour and one legend entry.
     """
-    fig = learning_curves_figure(curves, title, es_steps=es_steps, stop_steps=stop_steps, es_columns=es_columns,
-                                 psnr_label=psnr_label, note=note, groups=groups)
-    return save_figure(fig, path)
+    return save_figure(learning_curves_figure(curves, title, **options), path)
 
 
 def _has(frame: pd.DataFrame, column: str) -> bool:
