@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..atomic import write_text
 from ..metrics import metric_facts
+from ..progress import progress_bar
 from .figures import (
     comparison_plot,
     convergence_plot,
@@ -117,7 +117,9 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
             "standard deviation over seeds; highlighted: the reference method; red crosses: the paper's "
             "reported means, where it reports one for the whole dataset.")
     pairs = list(df[["experiment", "dataset"]].drop_duplicates().itertuples(index=False))
-    for experiment, dataset in tqdm(pairs, desc="figures", disable=len(pairs) < 2, leave=False):
+    bar = progress_bar(len(pairs), "figures", enabled=len(pairs) >= 2, unit="pair")
+    for experiment, dataset in pairs:
+        bar.update(1)
         sub = df[(df["experiment"] == experiment) & (df["dataset"] == dataset)]
         stem = file_stem(experiment, dataset)
         index += [f"## {experiment} on {dataset}", ""]
@@ -172,6 +174,7 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
                     "yellow box enlarged."
                     + (f" {panels.note[0].upper()}{panels.note[1:]}." if panels.note else "")
                     + (" Magenta: the input's missing pixels." if missing else ""))
+    bar.close()
     write_text(figures / "README.md", "\n".join(index).rstrip() + "\n")
     write_text(figures / "captions.json", json.dumps(captions, indent=1, ensure_ascii=False) + "\n")
     return written

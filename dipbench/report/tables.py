@@ -590,11 +590,12 @@ def _add_effort_columns(values: pd.DataFrame, runs: pd.DataFrame, decimals: dict
     if "runtime_s" in own.columns and own["runtime_s"].notna().any():
         values["s/run"] = own.groupby("_row")["runtime_s"].median().reindex(values.index)
         decimals["s/run"] = 1
-    steps = next((c for c in ("steps_run", "steps") if c in own.columns and own[c].notna().any()), None)
-    if steps is not None:
-        values["steps"] = pd.to_numeric(own[steps], errors="coerce").groupby(own["_row"]).median().reindex(
-            values.index).round()
-        decimals["steps"] = 0
+    columns = [pd.to_numeric(own[c], errors="coerce") for c in ("steps_run", "steps") if c in own.columns]
+    if columns:
+        steps = columns[0] if len(columns) == 1 else columns[0].combine_first(columns[1])
+        if steps.notna().any():
+            values["steps"] = steps.groupby(own["_row"]).median().reindex(values.index).round()
+            decimals["steps"] = 0
 
 
 def _reported_rows(sub: pd.DataFrame, rows: Sequence[str]):
