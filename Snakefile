@@ -22,7 +22,9 @@ onstart:
     # every restore job then prints how much is left (dipbench.pipeline.eta)
     from dipbench.pipeline.eta import write_manifest
 
-    write_manifest(PLAN, workflow.cores)
+    # under a cluster executor there is no --cores: the job limit (--jobs) stands in for it
+    settings = workflow.resource_settings
+    write_manifest(PLAN, settings.cores or settings.nodes or 1)
 
 
 rule all:

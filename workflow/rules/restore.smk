@@ -95,6 +95,9 @@ for _experiment in PLAN.experiments:
         threads: lambda wc: PLAN.threads(wc.label)
         resources:
             gpu=lambda wc: uses_gpu(wc.label),
+            # a cluster's limits for every experiment name (profiles may override): all seeds in one job
+            runtime=480,
+            mem_mb=16000,
         log:
             f"{R}/logs/runs/{_experiment}/{{label}}/{{dataset}}/{{image}}/fused.log",
         shell:
