@@ -139,6 +139,13 @@ def test_dip_tv_without_tv_is_dip(smooth_rgb, task):
     assert not np.array_equal(with_tv.image, dip.image)
 
 
+def test_dip_tv_defaults():
+    params = get_method("dip_tv").resolve_params("denoise", {})
+    assert (params["tv_weight"], params["tv_norm"], params["tv_eps"]) == (0.02, "isotropic", 1e-8)
+    dip = get_method("dip").resolve_params("denoise", {})
+    assert all(params[k] == v for k, v in dip.items() if k not in ("early_stopping", "compile"))
+
+
 def test_dip_variants_build_dips_network():
     # the paper's skip network: 2,217,831 parameters for 32 input and 3 output channels (docs/protocol.md)
     for name in ("dip_tv", "dip_sgld"):
