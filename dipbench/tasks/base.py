@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 import numpy as np
 
 from ..atomic import atomic_open
-from ..errors import ConfigError, ImageError
+from ..errors import ConfigError
 from ..imaging.geometry import Box
 from ..imaging.io import as_hwc, read_image
 

@@ -102,7 +102,8 @@ class DIP(Method):
     @classmethod
     def resolve_params(cls, task: str, overrides: dict[str, Any], smoke: bool = False) -> dict[str, Any]:
         params = super().resolve_params(task, overrides, smoke)
-        es_settings(params["early_stopping"])  # its keys and values, checked before any job starts
+        if "early_stopping" in params:  # its keys and values, checked before any job starts
+            es_settings(params["early_stopping"])
         return params
 
     def resolved_params(self, obs: Observation) -> dict[str, Any]:
@@ -111,13 +112,14 @@ class DIP(Method):
         params = {k: (paper[k] if v == "auto" and k in paper else v) for k, v in self.params.items()}
         unresolved = sorted(k for k, v in params.items() if v == "auto" and k not in ("channels_last", "precision"))
         if unresolved:
-            raise ConfigError(f"dip: the {obs.task} task has no paper setting for {', '.join(unresolved)}; "
-                              "give them explicitly (or define Task.dip_settings)")
-        params["early_stopping"] = es_settings(params["early_stopping"])
+            raise ConfigError(f"{self.name}: the {obs.task} task has no DIP paper setting for "
+                              f"{', '.join(unresolved)}; give them explicitly (or define Task.dip_settings)")
+        if "early_stopping" in params:
+            params["early_stopping"] = es_settings(params["early_stopping"])
         side = min(obs.target.height, obs.target.width) + 2 * int(params["pad_input"])
         if side < self.min_image_side(params):
             raise ImageError(
-                f"dip: the image is {obs.target.width}x{obs.target.height} px, too small for a skip network "
+                f"{self.name}: the image is {obs.target.width}x{obs.target.height} px, too small for a skip network "
                 f"with {params['scales']} scales: each side needs at least {self.min_image_side(params)} px "
                 "(use a larger image, or fewer `scales`)")
         return params

@@ -20,12 +20,11 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from ...errors import ConfigError, ImageError
 from ...tasks import Observation
 from .. import precision as prec
 from ..base import Method, Restoration, RunContext
 from ..device import resolve_device
-from ..dip import DIP, DIPProblem, paper_settings
+from ..dip import DIP, DIPProblem
 from .loop import use_channels_last
 
 #: DIP parameters that belong to DIP's own loop and are not offered by the variants.
@@ -39,27 +38,6 @@ class DIPVariant(DIP):
     defaults = {k: v for k, v in DIP.defaults.items() if k not in DIP_LOOP_ONLY}
     param_rules = {k: v for k, v in DIP.param_rules.items() if k not in DIP_LOOP_ONLY}
     smoke = dict(DIP.smoke)
-
-    @classmethod
-    def resolve_params(cls, task: str, overrides: dict[str, Any], smoke: bool = False) -> dict[str, Any]:
-        # Method's resolution (DIP's also checks its early-stopping settings, which the variants lack).
-        return super(DIP, cls).resolve_params(task, overrides, smoke)
-
-    def resolved_params(self, obs: Observation) -> dict[str, Any]:
-        """Parameters with every ``"auto"`` replaced by the DIP paper's value for ``obs``'s task."""
-        paper = paper_settings(obs.task, obs.task_params)
-        params = {k: (paper[k] if v == "auto" and k in paper else v) for k, v in self.params.items()}
-        unresolved = sorted(k for k, v in params.items() if v == "auto" and k not in ("channels_last", "precision"))
-        if unresolved:
-            raise ConfigError(f"{self.name}: the {obs.task} task has no DIP paper setting for "
-                              f"{', '.join(unresolved)}; give them explicitly")
-        side = min(obs.target.height, obs.target.width) + 2 * int(params["pad_input"])
-        if side < self.min_image_side(params):
-            raise ImageError(
-                f"{self.name}: the image is {obs.target.width}x{obs.target.height} px, too small for a skip "
-                f"network with {params['scales']} scales: each side needs at least {self.min_image_side(params)} "
-                "px (use a larger image, or fewer `scales`)")
-        return params
 
     def restore_many(self, obs: Observation, contexts: Sequence[RunContext]) -> list[Restoration]:
         return Method.restore_many(self, obs, contexts)
