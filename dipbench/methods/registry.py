@@ -11,8 +11,15 @@ from ..plugins import load_entry_points
 from .base import Method
 
 #: Modules imported on first registry access, cheapest first; each registers its methods with @register.
-BUILTIN_MODULES = ("dipbench.methods.published", "dipbench.methods.classic", "dipbench.methods.dip.method",
-                   "dipbench.methods.family.deep_decoder", "dipbench.methods.family.dip_tv", "dipbench.methods.family.dip_sgld", "dipbench.methods.family.zs_n2n")
+BUILTIN_MODULES = (
+    "dipbench.methods.published",
+    "dipbench.methods.classic",
+    "dipbench.methods.dip.method",
+    "dipbench.methods.family.deep_decoder",
+    "dipbench.methods.family.dip_tv",
+    "dipbench.methods.family.dip_sgld",
+    "dipbench.methods.family.zs_n2n",
+)
 
 _REGISTRY: dict[str, type[Method]] = {}
 
