@@ -78,3 +78,14 @@ def autocast(precision: str, device: torch.device | str):
     """The autocast context of a resolved precision (a disabled one for fp32)."""
     device = torch.device(device)
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def use_channels_last(setting, device: torch.device | str, precision: str) -> bool:
+    """Whether the network runs channels-last: ``"auto"`` on CUDA, and for bf16 on the CPU (oneDNN's bf16
+    kernels are channels-last); not for fp32 on the CPU, where it was measured to gain nothing
+    (benchmarks/README.md) and would change the rounding. Otherwise the boolean ``setting``."""
+    if setting != "auto":
+        return bool(setting)
+    device = torch.device(device)
+    return device.type == "cuda" or (device.type == "cpu" and precision == "bf16")
+

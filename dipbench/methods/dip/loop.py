@@ -28,6 +28,7 @@ from ...tasks import Observation, array_to_tensor, task_of
 from .. import precision as prec
 from ..base import Restoration
 from ..divergence import loss_divergence
+from ..oracle import oracle_summary, psnr_tensor
 from .early_stopping import WindowedVariance, es_settings
 
 
@@ -64,11 +65,6 @@ class DIPProblem:
         """Remove the input padding: network output -> target box."""
         p = self.pad
         return x[..., p : x.shape[2] - p, p : x.shape[3] - p] if p else x
-
-
-def _psnr_tensor(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """PSNR (dB, peak 1) of two same-shape tensors, computed on the device (no host sync)."""
-    return -10.0 * torch.log10(F.mse_loss(a.float(), b.float()))
 
 
 def fit(net: torch.nn.Module, problem: DIPProblem, params: dict[str, Any], generator: torch.Generator,
@@ -111,14 +107,6 @@ def _is_oom(exc: BaseException) -> bool:
     return "out of memory" in message or "can't allocate memory" in message
 
 
-def _use_channels_last(setting: Any, device: torch.device, precision: str) -> bool:
-    """"auto": on CUDA, and for bf16 on the CPU (oneDNN's bf16 kernels are channels-last); not for fp32 on
-    the CPU, where it was measured to gain nothing (benchmarks/README.md) and would change the rounding."""
-    if setting != "auto":
-        return bool(setting)
-    return device.type == "cuda" or (device.type == "cpu" and precision == "bf16")
-
-
 def _input_noise(size: tuple[int, int], depth: int, scale: float, generators: Sequence[torch.Generator],
                  device: torch.device) -> torch.Tensor:
     """z: U(0, 1) * scale, (1, K * depth, H, W), run k's channels drawn from generators[k]."""
@@ -138,7 +126,7 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
     runs, first = len(problems), problems[0]
     steps, log_every = int(params["steps"]), max(1, int(params["log_every"]))
     precision = prec.resolve_precision(params["precision"], device)
-    channels_last = _use_channels_last(params.get("channels_last", "auto"), device, precision)
+    channels_last = prec.use_channels_last(params.get("channels_last", "auto"), device, precision)
     es_params = es_settings(params.get("early_stopping"))
     net.train()
     if channels_last:
@@ -197,9 +185,9 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
                 row = len(oracle_steps)
                 oracle_steps.append(step)
                 for k, (p, o) in enumerate(zip(problems, _per_run(out, runs))):
-                    psnr_log[row, k, 0] = _psnr_tensor(o, p.gt)
+                    psnr_log[row, k, 0] = psnr_tensor(o, p.gt)
                     if ema is not None:
-                        psnr_log[row, k, 1] = _psnr_tensor(_per_run(ema, runs)[k], p.gt)
+                        psnr_log[row, k, 1] = psnr_tensor(_per_run(ema, runs)[k], p.gt)
             if logging:
                 last = losses[step - 1].tolist()  # the one host sync per log period
                 log_times[step] = time.perf_counter() - start
@@ -240,8 +228,8 @@ def _result(k: int, problem: DIPProblem, image_t: torch.Tensor, curve: pd.DataFr
         raise DivergenceError("DIP produced non-finite output")
     image_t = image_t.clamp(0, 1)
     steps_run = info["steps_run"]
-    output_psnr = float(_psnr_tensor(image_t, problem.gt)) if problem.gt is not None else None
-    info.update(_stop_summary(curve, curve_column, output_psnr, steps_run))
+    output_psnr = float(psnr_tensor(image_t, problem.gt)) if problem.gt is not None else None
+    info.update(oracle_summary(curve, curve_column, output_psnr, steps_run))
     info.update(loss_divergence(curve["loss"].to_numpy(), "DIP"))
     if es is not None:
         stopped = es.stop_step[k] > 0
@@ -250,24 +238,6 @@ def _result(k: int, problem: DIPProblem, image_t: torch.Tensor, curve: pd.DataFr
                      "es_stopped": stopped, "es_gap_db": info["oracle_gap_db"]})
     image = image_t[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
     return Restoration(image=image, curve=curve, info=info)
-
-
-def _stop_summary(curve: pd.DataFrame, column: str, output_psnr: float | None, steps_run: int) -> dict[str, Any]:
-    """Oracle bookkeeping of a run: the returned image's PSNR, the curve's peak and the gap to it (dB).
-
-    The peak is taken over the steps where the curve has an oracle PSNR (every step with early stopping,
-    every ``log_every`` steps otherwise) and the returned image itself. None where there is no ground truth.
-    """
-    values = curve[column].to_numpy(dtype=np.float64)
-    if output_psnr is None or not np.isfinite(values).any():
-        return {"stop_step": steps_run, "output_psnr": output_psnr, "oracle_peak_psnr": None,
-                "oracle_peak_step": None, "oracle_gap_db": None}
-    best = int(np.nanargmax(values))
-    peak, peak_step = float(values[best]), int(curve["step"].iloc[best])
-    if output_psnr > peak:  # the final output (after the last update) is a point of the curve too
-        peak, peak_step = output_psnr, steps_run
-    return {"stop_step": steps_run, "output_psnr": output_psnr, "oracle_peak_psnr": peak,
-            "oracle_peak_step": peak_step, "oracle_gap_db": peak - output_psnr}
 
 
 def _curve(losses: np.ndarray, log_steps: list[int], psnrs: np.ndarray,

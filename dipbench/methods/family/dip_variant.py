@@ -25,7 +25,6 @@ from .. import precision as prec
 from ..base import Method, Restoration, RunContext
 from ..device import resolve_device
 from ..dip import DIP, DIPProblem
-from .loop import use_channels_last
 
 #: DIP parameters that belong to DIP's own loop and are not offered by the variants.
 DIP_LOOP_ONLY = ("early_stopping", "compile")
@@ -54,7 +53,7 @@ class DIPFit:
     def __init__(self, method: DIPVariant, obs: Observation, params: dict[str, Any], ctx: RunContext):
         self.device = resolve_device(ctx.device)
         self.precision = prec.resolve_precision(params["precision"], self.device)
-        self.channels_last = use_channels_last(params.get("channels_last", "auto"), self.device, self.precision)
+        self.channels_last = prec.use_channels_last(params.get("channels_last", "auto"), self.device, self.precision)
         self.problem = DIPProblem.from_observation(obs, params, self.device)
         net = method.seeded_network(params, obs.channels, ctx.seed).to(self.device)
         net.train()  # BatchNorm uses the image's statistics, also for the final output (as DIP)

@@ -25,20 +25,15 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from ...errors import DivergenceError
 from ...progress import progress_bar
 from ..base import Restoration
 from ..divergence import loss_divergence
+from ..oracle import oracle_summary, psnr_tensor
 
 #: ``step(i) -> (loss, output or None)``: one optimiser update; the output is (1, C, h, w) on the target box.
 StepFn = Callable[[int], "tuple[torch.Tensor, torch.Tensor | None]"]
-
-
-def psnr_tensor(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """PSNR (dB, peak 1) of two same-shape tensors, on the device (no host sync)."""
-    return -10.0 * torch.log10(F.mse_loss(a.float(), b.float()))
 
 
 @dataclass
@@ -124,32 +119,7 @@ def finish(name: str, image: torch.Tensor, gt: torch.Tensor | None, record: Loop
     image = image.float().clamp(0.0, 1.0)
     output_psnr = float(psnr_tensor(image, gt)) if gt is not None else None
     info = {"steps_run": record.steps_run, "fit_seconds": record.seconds, **info}
-    info.update(_oracle_summary(record.curve, column, output_psnr, record.steps_run))
+    info.update(oracle_summary(record.curve, column, output_psnr, record.steps_run))
     info.update(loss_divergence(record.curve["loss"].to_numpy(), name))
     array = image[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
     return Restoration(image=np.ascontiguousarray(array), curve=record.curve, info=info)
-
-
-def _oracle_summary(curve: pd.DataFrame, column: str, output_psnr: float | None, steps_run: int) -> dict[str, Any]:
-    """The returned image's oracle PSNR, the peak of ``column`` (including the returned image, counted at the
-    last step) and the gap to it in dB; None where there is no ground truth."""
-    summary: dict[str, Any] = {"stop_step": steps_run, "output_psnr": output_psnr, "oracle_peak_psnr": None,
-                               "oracle_peak_step": None, "oracle_gap_db": None}
-    values = curve[column].to_numpy(dtype=np.float64) if column in curve else np.array([])
-    if output_psnr is None:
-        return summary
-    peak, peak_step = output_psnr, steps_run
-    if np.isfinite(values).any():
-        best = int(np.nanargmax(values))
-        if values[best] > peak:
-            peak, peak_step = float(values[best]), int(curve["step"].iloc[best])
-    summary.update(oracle_peak_psnr=peak, oracle_peak_step=peak_step, oracle_gap_db=peak - output_psnr)
-    return summary
-
-
-def use_channels_last(setting: Any, device: torch.device, precision: str) -> bool:
-    """``"auto"``: channels-last on CUDA, and for bf16 on the CPU (oneDNN's bf16 kernels are channels-last),
-    as DIP decides it (dipbench/methods/dip/loop.py); otherwise the boolean setting."""
-    if setting != "auto":
-        return bool(setting)
-    return device.type == "cuda" or (device.type == "cpu" and precision == "bf16")
