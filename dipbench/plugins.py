@@ -12,6 +12,7 @@ A plugin that fails to import is one :class:`ConfigError` line naming it and its
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -80,9 +81,11 @@ def load_entry_points() -> None:
                               f"{_one_line(exc)}") from None
 
 
+@functools.lru_cache(maxsize=None)
 def source_hash(cls: type) -> str:
     """The sha256 (16 hex digits) of the file that defines ``cls`` when it comes from a plugin, so that
-    editing a plugin reruns its jobs; "" for dipbench's own classes (their ``version`` does that)."""
+    editing a plugin reruns its jobs; "" for dipbench's own classes (their ``version`` does that). Cached:
+    the workflow asks once per job while it builds the DAG."""
     try:
         source = Path(inspect.getsourcefile(cls) or "").resolve()
     except TypeError:

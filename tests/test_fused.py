@@ -27,13 +27,14 @@ def _observations(image, task="denoise", count=3, **params):
 
 
 def test_fused_network_computes_the_separate_networks():
+    """In float64, so that grouped and dense convolutions agree far inside the tolerance on any CPU's kernels."""
     nets = []
     for seed in range(3):
         torch.manual_seed(seed)
-        nets.append(SkipNet(**NET))
-    fused = fuse_networks(nets, SkipNet(**NET, groups=3))
-    zs = [torch.rand(1, 4, 48, 40) for _ in range(3)]
-    ys = [torch.rand(1, 3, 48, 40) for _ in range(3)]
+        nets.append(SkipNet(**NET).double())
+    fused = fuse_networks(nets, SkipNet(**NET, groups=3).double())
+    zs = [torch.rand(1, 4, 48, 40, dtype=torch.float64) for _ in range(3)]
+    ys = [torch.rand(1, 3, 48, 40, dtype=torch.float64) for _ in range(3)]
     outs = [net(z) for net, z in zip(nets, zs)]
     fused_out = fused(torch.cat(zs, dim=1))
     for out, part in zip(outs, fused_out.chunk(3, dim=1)):
@@ -49,15 +50,21 @@ def test_fused_network_computes_the_separate_networks():
 
 @pytest.mark.parametrize("task, params", [("denoise", {}), ("sr", {"scale": 4}), ("inpaint", {})])
 def test_fit_fused_equals_separate_runs(smooth_rgb, task, params):
+    """Tolerances: 1e-5, or ten times what the same separate run differs by between one and two threads
+    where a CPU's kernels round more than that (see the next test)."""
     observations = _observations(smooth_rgb, task, **params)
     seeds = [5, 6, 7]
-    separate = [get_method("dip")(task, **TINY).restore(obs, RunContext(seed=seed))
+    dip = get_method("dip")
+    separate = [_with_threads(1, lambda o=obs, s=seed: dip(task, **TINY).restore(o, RunContext(seed=s)))
                 for obs, seed in zip(observations, seeds)]
-    fused = fit_fused(observations, TINY, seeds=seeds)
+    two = _with_threads(2, lambda: dip(task, **TINY).restore(observations[0], RunContext(seed=seeds[0])))
+    atol = max(1e-5, 10 * float(np.abs(two.image - separate[0].image).max()))
+    rtol = max(1e-5, 10 * float(np.max(np.abs(two.curve["loss"] / separate[0].curve["loss"] - 1))))
+    fused = _with_threads(1, lambda: fit_fused(observations, TINY, seeds=seeds))
     for one, many in zip(separate, fused):
-        np.testing.assert_allclose(many.image, one.image, atol=1e-5, rtol=0)
-        np.testing.assert_allclose(many.curve["loss"], one.curve["loss"], rtol=1e-5)
-        np.testing.assert_allclose(many.curve["psnr_ema"], one.curve["psnr_ema"], rtol=1e-5)
+        np.testing.assert_allclose(many.image, one.image, atol=atol, rtol=0)
+        np.testing.assert_allclose(many.curve["loss"], one.curve["loss"], rtol=rtol)
+        np.testing.assert_allclose(many.curve["psnr_ema"], one.curve["psnr_ema"], rtol=rtol)
         assert many.info["fused_runs"] == 3 and many.info["params_resolved"] == one.info["params_resolved"]
 
 
