@@ -12,7 +12,8 @@ mode of ``skimage/data/<file>``, and scikit-image's pinned download URL where it
 Output columns: ``image role file sha256 bytes width height mode url notes``. ``file`` is relative to the
 dataset's folder; a file at the top level has role ``gt``, one in a sub-folder has the sub-folder as its
 role (e.g. ``noisy_s25/house.png`` -> image ``house``, role ``noisy_s25``); ``image`` is the lower-cased
-stem. For ``dip_paper_assets`` the image is the path without ``.png`` and the role ``asset``.
+stem. For ``dip_paper_assets`` the image is the path without ``.png`` and the role ``asset``. A dataset
+with a ``files`` mapping (``file: [image, role]``) takes exactly those files of its manifest, named so.
 """
 
 from __future__ import annotations
@@ -29,14 +30,21 @@ REGISTRY = Path(__file__).resolve().parents[1] / "dipbench" / "datasets" / "data
 COLUMNS = ("image", "role", "file", "sha256", "bytes", "width", "height", "mode", "url", "notes")
 
 
-def manifest_rows(mirror: Path, name: str, folder: str) -> list[dict]:
+def manifest_rows(mirror: Path, name: str, folder: str, files: dict[str, list[str]] | None = None) -> list[dict]:
     path = mirror / folder / "MANIFEST.tsv"
     with open(path, newline="", encoding="utf-8") as handle:
         records = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    if files is not None:
+        missing = sorted(set(files) - {rec["file"] for rec in records})
+        if missing:
+            raise SystemExit(f"{name}: files not in {path}: {missing}")
+        records = [rec for rec in records if rec["file"] in files]
     rows = []
     for rec in records:
         file = rec["file"]
-        if name == "dip_paper_assets":
+        if files is not None:
+            image, role = files[file]
+        elif name == "dip_paper_assets":
             image, role = file.removesuffix(".png"), "asset"
         else:
             parts = file.split("/")
@@ -110,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if "skimage" in meta:
             rows = skimage_rows(meta["skimage"])
         else:
-            rows = manifest_rows(args.mirror, name, meta["manifest"])
+            rows = manifest_rows(args.mirror, name, meta["manifest"], meta.get("files"))
         write_table(args.out / f"{name}.tsv", rows)
         print(f"{name}: {len(rows)} files", file=sys.stderr)
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from .errors import ConfigError, DipbenchError, ImageError
 
@@ -45,7 +46,7 @@ def build_observation(args: argparse.Namespace):
     its extra inputs (e.g. ``--mask``) from ``Task.extra_inputs``."""
     from .imaging.io import read_image
     from .seeding import content_id, derive_seed
-    from .tasks import get_task_class, read_mask
+    from .tasks import get_task_class
 
     cls = get_task_class(args.task)
     given = {name: getattr(args, name) for name in cls.cli_options if getattr(args, name, None) is not None}
@@ -53,7 +54,9 @@ def build_observation(args: argparse.Namespace):
     image = read_image(args.input, "any")
     args.input_id = content_id(args.input)
     gt = read_image(args.gt, "to_rgb" if image.shape[2] == 3 else "to_gray") if args.gt else None
-    inputs = {name: read_mask(getattr(args, name)) for name in cls.extra_inputs if getattr(args, name, None)}
+    # extra images (a mask: non-zero = known; a flash photo) in the input's channels
+    mode = "to_rgb" if image.shape[2] == 3 else "to_gray"
+    inputs = {name: read_image(getattr(args, name), mode) for name in cls.extra_inputs if getattr(args, name, None)}
     if args.simulate:
         clean = task.prepare_gt(image)
         rng = np.random.default_rng(derive_seed("cli-observation", args.input_id, task.slug, args.seed))
@@ -233,8 +236,9 @@ def _device_name(text: str) -> str:
 
 
 def _add_task_options(parser: argparse.ArgumentParser) -> None:
-    """``--<parameter>`` for every registered task's CLI parameters (typed by the task's default value)
-    and ``--<name> FILE`` for its extra input images; each help names the tasks that use it."""
+    """``--<parameter>`` for every registered task's CLI parameters (typed by the task's default value; a
+    default of None reads the text as YAML: ``--quality 10`` is 10, ``--weights a.pth`` a string) and
+    ``--<name> FILE`` for its extra input images; each help names the tasks that use it."""
     from .tasks import available_tasks
 
     options: dict[str, tuple[type, str, list[str]]] = {}
@@ -242,13 +246,15 @@ def _add_task_options(parser: argparse.ArgumentParser) -> None:
     for name, cls in available_tasks().items():
         for param, help_text in cls.cli_options.items():
             kind = type(cls.defaults[param])
-            options.setdefault(param, (float if kind is float else kind, help_text, []))[2].append(name)
+            kind = float if kind is float else yaml.safe_load if kind is type(None) else kind
+            options.setdefault(param, (kind, help_text, []))[2].append(name)
         for extra in cls.extra_inputs:
             inputs.setdefault(extra, []).append(name)
     for param, (kind, help_text, tasks) in options.items():
         parser.add_argument(f"--{param}", type=kind, help=f"{help_text} ({', '.join(tasks)}; default: the task's)")
     for extra, tasks in inputs.items():
-        parser.add_argument(f"--{extra}", metavar="FILE", help=f"{extra} image, non-zero = known ({', '.join(tasks)})")
+        note = ", non-zero = known pixel" if extra == "mask" else ""
+        parser.add_argument(f"--{extra}", metavar="FILE", help=f"{extra} image{note} ({', '.join(tasks)})")
 
 
 def _plugin_parent() -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ SHARED = REPO.parent / "shared" / "datasets"
 needs_shared = pytest.mark.skipif(
     not (SHARED / "set5" / "MANIFEST.tsv").is_file(), reason="shared data mirror ../shared/datasets not found"
 )
-BENCHMARKS = ["set5", "set14", "dip_denoise9", "inpaint11", "kodak24"]
+BENCHMARKS = ["set5", "set14", "dip_denoise9", "inpaint11", "kodak24", "dip_repo"]
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ def shared_mirror(monkeypatch):
 
 def test_registry_lists_the_datasets():
     names = [ds.name for ds in datasets.list_datasets()]
-    assert names[:5] == BENCHMARKS
+    assert names[:6] == BENCHMARKS
     assert {"dip_paper_assets", "builtin", "builtin_gray"} <= set(names)
     assert [ds.name for ds in datasets.list_datasets("benchmark")] == BENCHMARKS
     assert len(datasets.get_dataset("dip_paper_assets").files) == 449
@@ -123,6 +123,9 @@ def test_registry_matches_the_shared_manifests():
         manifest = SHARED / ds.name / "MANIFEST.tsv"
         with open(manifest, newline="", encoding="utf-8") as handle:
             rows = {r["file"]: r for r in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)}
+        if ds.name == "dip_repo":  # a selection of the repository's data folder (index.yaml `files`)
+            rows = {file: row for file, row in rows.items() if file in {f.file for f in ds.files}}
+            assert len(rows) == len(ds.files) == 13
         assert sorted(rows) == sorted(f.file for f in ds.files), ds.name
         for f in ds.files:
             row = rows[f.file]
@@ -182,7 +185,7 @@ def test_fetch_all_from_the_shared_mirror_via_cli(shared_mirror, tmp_path, capsy
     cache = tmp_path / "cli-cache"
     assert datasets_cli.main(["fetch", "--all", "--no-progress", "--mirror", str(SHARED), "--data", str(cache)]) == 0
     report = datasets.verify(BENCHMARKS, cache=cache)
-    assert report.ok and len(report.files) == 5 + 14 + 18 + 22 + 24
+    assert report.ok and len(report.files) == 5 + 14 + 18 + 22 + 24 + 13
     assert not (cache / "dip_paper_assets").exists()  # --all leaves the published results alone
     assert datasets_cli.main(["verify", "--all", "--data", str(cache)]) == 0
     capsys.readouterr()

@@ -18,7 +18,8 @@ def _obs(task, image, **params):
 
 def test_paper_settings_per_task():
     assert paper_settings("denoise", {"sigma": 25}) == {
-        "steps": 1800, "lr": 0.01, "reg_noise_std": 1 / 30, "output": "ema", "final_input": "perturbed", "pad_input": 0}
+        "steps": 1800, "lr": 0.01, "reg_noise_std": 1 / 30, "output": "ema", "final_input": "perturbed", "pad_input": 0,
+        "network": "default", "input": "noise", "input_depth": 32, "input_scale": 0.1}
     assert paper_settings("denoise", {"sigma": 50})["reg_noise_std"] == 1 / 20
     assert paper_settings("sr", {"scale": 4})["steps"] == 2000
     assert paper_settings("sr", {"scale": 8}) | {} == {**paper_settings("sr", {"scale": 8}), "steps": 4000,

@@ -3,6 +3,8 @@ short smoke fits on tiny images (few steps, <= 64 px)."""
 
 import numpy as np
 import pytest
+
+from dipbench.methods.dip import paper_settings
 import torch
 
 from dipbench.errors import ConfigError
@@ -150,8 +152,9 @@ def test_dip_variants_build_dips_network():
     # the paper's skip network: 2,217,831 parameters for 32 input and 3 output channels (docs/protocol.md)
     for name in ("dip_tv", "dip_sgld"):
         method = get_method(name)("denoise")
-        assert count_parameters(method.build_network(method.params, 3)) == 2_217_831
-        assert isinstance(method.build_network(method.params, 3), SkipNet)
+        params = {**method.params, **paper_settings("denoise", {})}
+        assert count_parameters(method.build_network(params, 3)) == 2_217_831
+        assert isinstance(method.build_network(params, 3), SkipNet)
 
 
 # ---------------------------------------------------------------------------------------------- DIP-SGLD

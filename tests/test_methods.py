@@ -18,7 +18,7 @@ CASES = [(name, task) for name, cls in available_methods().items() if name not i
 @pytest.mark.parametrize("channels", [3, 1])
 def test_method_runs_on_tiny_image(name, task, channels, smooth_rgb):
     image = smooth_rgb[:32, :32] if channels == 3 else smooth_rgb[:32, :32].mean(axis=2, keepdims=True)
-    t = make_task(task, **TASK_PARAMS[task])
+    t = make_task(task, **TASK_PARAMS.get(task, {}))
     obs = t.degrade(t.prepare_gt(image), np.random.default_rng(0))
     cls = get_method(name)
     method = cls(task, **cls.resolve_params(task, {}, smoke=True))

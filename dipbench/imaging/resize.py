@@ -121,12 +121,14 @@ def lanczos2_kernel(factor: int) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def square_resize(image: np.ndarray, size: int) -> np.ndarray:
-    """Centre-crop to a square and resize to ``size`` x ``size`` with Lanczos (for quick demos)."""
+def square_resize(image: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
+    """Centre-crop to a square and resize to ``size`` x ``size`` with Lanczos, or nearest-neighbour
+    resampling (``nearest``: masks stay binary), for quick demos."""
     image = as_hwc(image)
     h, w = image.shape[:2]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     crop = np.clip(np.rint(image[top : top + side, left : left + side] * 255), 0, 255).astype(np.uint8)
     pil = Image.fromarray(crop[..., 0] if crop.shape[2] == 1 else crop)
-    return as_hwc(np.asarray(pil.resize((size, size), Image.Resampling.LANCZOS), dtype=np.float32) / 255.0)
+    resample = Image.Resampling.NEAREST if nearest else Image.Resampling.LANCZOS
+    return as_hwc(np.asarray(pil.resize((size, size), resample), dtype=np.float32) / 255.0)

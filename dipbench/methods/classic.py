@@ -26,11 +26,13 @@ from .divergence import loss_divergence
 from .registry import register
 
 
-def _sigma(obs: Observation, method: str) -> float:
-    """The noise level of a denoising observation in 8-bit units; a clear error when it is missing."""
-    sigma = (obs.task_params or {}).get("sigma")
+def _sigma(obs: Observation, method: str, params: dict[str, Any] | None = None) -> float:
+    """The noise level in 8-bit units: the task's ``sigma`` (denoising, flash / no-flash), else the method's
+    ``sigma`` parameter (an assumed level, e.g. for JPEG artefacts); a clear error when neither is set."""
+    sigma = (obs.task_params or {}).get("sigma", (params or {}).get("sigma"))
     if sigma is None:
-        raise ConfigError(f"method {method!r} needs the noise level: the observation has no task parameter 'sigma'")
+        raise ConfigError(f"method {method!r} needs the noise level: the observation has no task parameter 'sigma' "
+                          f"(give the method a `sigma` parameter)")
     try:
         sigma = float(sigma)
     except (TypeError, ValueError):
@@ -68,7 +70,7 @@ class Input(Method):
 
     name = "input"
     seeded = False
-    tasks = ("denoise", "inpaint")
+    tasks = ("denoise", "inpaint", "inpaint_holes", "sparse", "jpeg", "flash", "inversion")
     version = "1"
     description = "the degraded input, unchanged"
 
@@ -127,21 +129,27 @@ class BM3D(Method):
     Measured: ``bm3d_rgb`` with these defaults on the DIP authors' published noisy inputs (sigma 25) gives
     31.49 dB mean over the 9 images (paper's CBM3D: 31.42); about 10 s for a 256x256 colour image and
     55-100 s for 512x512 / 768x512 on one core.
+
+    Flash / no-flash: CBM3D of the no-flash photo alone at the task's ``sigma``. JPEG artefacts (the paper
+    compares DIP with CBM3D there): CBM3D as a deblocking filter at an assumed ``sigma`` (method parameter,
+    default 10 in 8-bit units; a stated, untuned setting).
     """
 
     name = "bm3d"
     seeded = False
-    tasks = ("denoise",)
+    tasks = ("denoise", "flash", "jpeg")
     version = "1"
     defaults = {"profile": "np", "colorspace": "opp"}
+    task_defaults = {"jpeg": {"sigma": 10.0}}
     colorspaces = ("opp", "YCbCr")
     profiles = ("np", "refilter", "vn", "vn_old", "high", "deb")
-    param_rules = {"colorspace": Rule(str, choices=colorspaces), "profile": Rule(str, choices=profiles)}
+    param_rules = {"colorspace": Rule(str, choices=colorspaces), "profile": Rule(str, choices=profiles),
+                   "sigma": Rule(float, low=0, low_open=True)}
     description = "BM3D / CBM3D (bm3d package)"
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
         bm3d = require("bm3d", self.name, hint="pip install bm3d; free for non-commercial use only")
-        sigma = _sigma(obs, self.name)
+        sigma = _sigma(obs, self.name, self.params)
         if self.params["colorspace"] not in self.colorspaces:
             raise ConfigError(
                 f"method 'bm3d': colorspace must be one of {self.colorspaces}, got {self.params['colorspace']!r}"
@@ -298,6 +306,7 @@ PIXEL_OPTIMISATION_RULES = {
     "init": Rule(str, choices=("uniform", "observed")), "eps": Rule(float, low=0, low_open=True),
     "log_every": Rule(int, low=1), "weight_factor": Rule(float, low=0, low_open=True),
     "max_num_iter": Rule(int, low=1), "tol": Rule(float, low=0, low_open=True),
+    "sigma": Rule(float, low=0, low_open=True),
 }
 
 
@@ -326,25 +335,33 @@ class TV(Method):
     1e-5 -> 29.08 / 29.06 / 28.94 / 28.33 / 24.00 / 18.86 dB; starting from the observed pixels instead of
     U(0, 0.1) changed nothing at 1e-8; 5000 steps gave the same as 2000). Larger weights pull the known
     pixels away from their values. On the 11 images of Table 1 with the authors' masks it gives 30.45 dB
-    (the paper: DIP 33.48, Papyan et al. 31.19; the masked input: 8.71).
+    (the paper: DIP 33.48, Papyan et al. 31.19; the masked input: 8.71). Hole inpainting and sparse-pixel
+    restoration use the same setting (untuned there).
+
+    Flash / no-flash and JPEG artefacts: the Chambolle denoiser of the degraded photo, at the task's
+    ``sigma`` (flash) or an assumed ``sigma`` (JPEG: method parameter, default 10; untuned).
     """
 
     name = "tv"
-    seeded = ("sr", "inpaint")  # Chambolle denoising is deterministic; the TV prior starts from noise
-    tasks = ("denoise", "sr", "inpaint")
+    seeded = ("sr", "inpaint", "inpaint_holes", "sparse")  # Chambolle is deterministic; the TV prior is not
+    tasks = ("denoise", "sr", "inpaint", "inpaint_holes", "sparse", "flash", "jpeg")
+    denoising_tasks = ("denoise", "flash", "jpeg")
     version = "1"
     defaults: dict[str, Any] = {}
     task_defaults = {
         "denoise": {"weight_factor": 0.7, "max_num_iter": 200, "tol": 2e-4},
         "sr": {"steps": 2000, "lr": 0.01, "tv_weight": 1e-7, "init": "uniform", "eps": 1e-8, "log_every": 100},
         "inpaint": {"steps": 2000, "lr": 0.01, "tv_weight": 1e-8, "init": "uniform", "eps": 1e-8, "log_every": 100},
+        "flash": {"weight_factor": 0.7, "max_num_iter": 200, "tol": 2e-4},
+        "jpeg": {"weight_factor": 0.7, "max_num_iter": 200, "tol": 2e-4, "sigma": 10.0},
     }
+    task_defaults["inpaint_holes"] = task_defaults["sparse"] = task_defaults["inpaint"]
     smoke = {"steps": 5, "max_num_iter": 10, "log_every": 2}
     param_rules = PIXEL_OPTIMISATION_RULES
     description = "total variation (Chambolle denoiser; TV-regularised pixel optimisation for SR/inpainting)"
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
-        if self.task == "denoise":
+        if self.task in self.denoising_tasks:
             return self._denoise(obs)
         p = self.params
         return optimise_pixels(
@@ -355,7 +372,7 @@ class TV(Method):
     def _denoise(self, obs: Observation) -> Restoration:
         from skimage.restoration import denoise_tv_chambolle
 
-        sigma = _sigma(obs, self.name)
+        sigma = _sigma(obs, self.name, self.params)
         y = as_hwc(obs.y).astype(np.float64)
         colour = y.shape[2] == 3
         weight = float(self.params["weight_factor"]) * sigma / 255.0

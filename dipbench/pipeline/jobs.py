@@ -22,6 +22,7 @@ from ..atomic import atomic_open, write_json
 from ..datasets import registry as datasets
 from ..errors import ImageError
 from ..imaging.io import as_hwc, read_image, write_png
+from ..imaging.geometry import center_box
 from ..imaging.resize import square_resize
 from ..metrics import score
 from ..seeding import derive_seed
@@ -33,21 +34,47 @@ def make_observation(spec: "ObservationSpec", dataset: str, image: str, seed: in
 
     Where the dataset carries the DIP authors' published input for this task (``Task.published_input``:
     sigma 25 noisy images, 50% masked images) and ``spec.published_inputs`` is true, that input is used
-    instead of a new draw.
+    instead of a new draw. Files of the dataset named in ``Task.extra_inputs`` (a ``mask``, a ``flash``
+    photo) are passed to the task; ``spec.centre_crop`` and ``spec.image_size`` crop and resize them
+    with the ground truth (binary images, i.e. masks, with nearest-neighbour resampling).
     """
     task = make_task(**spec.task)
     gt = datasets.load_gt(dataset, image, mirror=mirror)
+    inputs = _dataset_inputs(task, dataset, image, mirror)
     published = _published_input(spec, task, dataset, image, mirror)
+    if spec.centre_crop:
+        box = center_box(*gt.shape[:2], spec.centre_crop)  # the notebooks' centre crop to a multiple of k
+        gt = box.slice(gt)
+        inputs = {name: box.slice(array) for name, array in inputs.items()}
     if spec.image_size:
         gt = square_resize(gt, spec.image_size)
+        inputs = {name: square_resize(array, spec.image_size, nearest=_is_binary(array))
+                  for name, array in inputs.items()}
         published = None
     gt = task.prepare_gt(gt)
     rng = np.random.default_rng(derive_seed("observation", spec.id, dataset, image, seed))
-    inputs = {} if published is None else task.published_inputs(published, gt)
+    if published is not None:
+        inputs.update(task.published_inputs(published, gt))
     obs = task.degrade(gt, rng, **inputs)
     obs.dataset, obs.image, obs.seed = dataset, image, seed
-    obs.source = "simulated" if published is None else "published"
+    obs.source = "simulated" if published is None and not inputs else "published"
     return obs
+
+
+def _dataset_inputs(task, dataset: str, image: str, mirror) -> dict[str, np.ndarray]:
+    """The dataset's files for the task's extra inputs (e.g. ``mask``), by input name."""
+    roles = datasets.get_dataset(dataset).roles
+    found = {}
+    for name in task.extra_inputs:
+        if name in roles:
+            array = datasets.load_input(dataset, image, name, mirror=mirror)
+            if array is not None:
+                found[name] = array
+    return found
+
+
+def _is_binary(array: np.ndarray) -> bool:
+    return bool(np.isin(array, (0.0, 1.0)).all())
 
 
 def _published_input(spec, task, dataset, image, mirror):
@@ -163,11 +190,19 @@ def _torch_version() -> str | None:
 
 def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json: str | os.PathLike, protocol: str,
              out: str | os.PathLike) -> dict[str, Any]:
-    """Score a restored PNG under ``protocol`` and write the flat result record (run record + metrics)."""
+    """Score a restored PNG under ``protocol`` and write the flat result record (run record + metrics).
+
+    An observation without a ground truth (a given JPEG, a real flash / no-flash pair, noise impedance)
+    is a no-reference run: its record has ``reference: false`` and NaN metrics, which tables show as
+    blanks and averages skip.
+    """
     obs = Observation.load(obs_path)
     pred = read_image(restored, "to_rgb" if obs.channels == 3 else "to_gray")
     record = json.loads(Path(run_json).read_text())
-    metrics = score(obs.gt, pred, obs.task, protocol, scale=obs.task_params.get("scale"), target=obs.target)
+    if obs.gt is None:
+        metrics = {"psnr": float("nan"), "ssim": float("nan"), "protocol": protocol}
+    else:
+        metrics = score(obs.gt, pred, obs.task, protocol, scale=obs.task_params.get("scale"), target=obs.target)
     flat = {k: v for k, v in record.items() if k not in ("params", "task_params", "info")}
     flat.update(metrics)
     flat["params"] = json.dumps(record["params"], sort_keys=True)
@@ -181,7 +216,8 @@ def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json:
             flat[key] = json.dumps(value, sort_keys=True)
     flat["task_slug"] = make_task(obs.task, **obs.task_params).slug
     flat["input_source"] = obs.source
-    if obs.y.shape == obs.output_shape:  # denoising, inpainting: how good the degraded input itself is
+    flat["reference"] = obs.gt is not None
+    if obs.gt is not None and obs.y.shape == obs.output_shape:  # denoising, inpainting: the input's own score
         flat["input_psnr"] = score(obs.gt, obs.y, obs.task, protocol, target=obs.target)["psnr"]
     flat["restored"] = str(restored)
     flat["curve"] = str(Path(restored).with_name("curve.csv"))

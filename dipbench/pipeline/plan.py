@@ -55,16 +55,20 @@ class RunKey:
 
 @dataclass(frozen=True)
 class ObservationSpec:
-    """How to make one observation: task parameters, optional demo resize, published inputs or not."""
+    """How to make one observation: task parameters, optional centre crop to a multiple of
+    ``centre_crop`` px, optional demo resize, published inputs or not."""
 
     task: dict[str, Any]
     image_size: int | None
     published_inputs: bool
+    centre_crop: int | None = None
 
     @property
     def id(self) -> str:
         task = make_task(**self.task)
         parts = [task.slug]
+        if self.centre_crop:
+            parts.append(f"crop{self.centre_crop}")
         if self.image_size:
             parts.append(f"size{self.image_size}")
         if not self.published_inputs:
@@ -211,7 +215,8 @@ class Plan:
         exp = self.experiments[experiment]
         label = exp["ensembles"].get(label, {}).get("of", label)
         task = {**exp["task"], **exp["task_overrides"].get(label, {})}
-        return ObservationSpec(task=task, image_size=exp["image_size"], published_inputs=exp["published_inputs"])
+        return ObservationSpec(task=task, image_size=exp["image_size"], published_inputs=exp["published_inputs"],
+                               centre_crop=exp["centre_crop"])
 
     def images(self, experiment: str, dataset: str) -> list[str]:
         subset = self.experiments[experiment]["images"].get(dataset)
@@ -328,7 +333,8 @@ class Plan:
                 params = self.method_params(name, label)
                 self.observation_spec(name, label).id  # validates task parameters
                 min_side = getattr(cls, "min_image_side", None)
-                if exp["image_size"] and min_side is not None and exp["image_size"] < min_side(params):
+                task = self.observation_spec(name, label).task
+                if exp["image_size"] and min_side is not None and exp["image_size"] < min_side(params, task):
                     raise ConfigError(
                         f"experiment {name!r}: image_size {exp['image_size']} is too small for {label!r}, "
-                        f"which needs at least {min_side(params)} px per side")
+                        f"which needs at least {min_side(params, task)} px per side")

@@ -11,7 +11,7 @@ Adding a task = one module with a :class:`Task` subclass decorated with :func:`r
 in ``BUILTIN_MODULES`` of :mod:`.registry`, or imported as a plugin); README "Adding a task".
 """
 
-from .base import Observation, Task, array_to_tensor, read_mask
+from .base import Observation, Task, array_to_tensor
 from .registry import (
     available_tasks,
     get_task_class,
@@ -23,4 +23,4 @@ from .registry import (
 )
 
 __all__ = ["Observation", "Task", "array_to_tensor", "available_tasks", "get_task_class", "make_task",
-           "read_mask", "register_task", "task_names", "task_of", "task_title"]
+           "register_task", "task_names", "task_of", "task_title"]

@@ -44,6 +44,9 @@ class Observation:
     seed: int = 0
     #: "simulated" (drawn by the task with a derived seed) or "published" (the DIP authors' input file).
     source: str = "simulated"
+    #: a second input image on the target box that some methods take as their input (flash / no-flash:
+    #: the flash photo, while ``y`` is the no-flash photo), (H, W, C) float32 in [0, 1]; None elsewhere.
+    guide: np.ndarray | None = None
 
     @property
     def channels(self) -> int:
@@ -69,6 +72,8 @@ class Observation:
             arrays["gt"] = self.gt
         if self.mask is not None:
             arrays["mask"] = self.mask
+        if self.guide is not None:
+            arrays["guide"] = self.guide
         with atomic_open(path, "wb") as handle:
             np.savez_compressed(handle, **arrays)
 
@@ -87,6 +92,7 @@ class Observation:
                 image=meta["image"],
                 seed=meta["seed"],
                 source=meta.get("source", "simulated"),
+                guide=data["guide"] if "guide" in data else None,
             )
 
 
@@ -202,9 +208,3 @@ def _slug_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value).replace("/", "-").replace(" ", "")
-
-
-def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """Read a mask image (non-zero = known pixel) as (H, W, 1) float32 in {0, 1}."""
-    image = read_image(path, "any")
-    return (image.max(axis=2, keepdims=True) > 0).astype(np.float32)

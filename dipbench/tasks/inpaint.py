@@ -43,7 +43,7 @@ class Inpaint(Task):
         if mask is None:
             mask = (rng.random(gt.shape[:2]) < self.params["keep"]).astype(np.float32)[..., None]
         else:
-            mask = _binary_mask(mask, gt.shape[:2])
+            mask = binary_mask(mask, gt.shape[:2])
         y = (gt * mask).astype(np.float32)
         return Observation(self.name, dict(self.params), y, Box(0, 0, *gt.shape[:2]), gt=gt, mask=mask)
 
@@ -52,7 +52,7 @@ class Inpaint(Task):
             raise ConfigError("inpainting a real image needs a mask (--mask FILE, non-zero = known pixel), "
                               "or --simulate")
         y = as_hwc(y)
-        mask = _binary_mask(mask, y.shape[:2])
+        mask = binary_mask(mask, y.shape[:2])
         return Observation(self.name, dict(self.params), (y * mask).astype(np.float32), Box(0, 0, *y.shape[:2]),
                            mask=mask)
 
@@ -73,7 +73,7 @@ class Inpaint(Task):
                 "pad_input": 1}
 
 
-def _binary_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def binary_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A mask image as (H, W, 1) float32 in {0, 1} (non-zero in any channel = known), checked against size."""
     mask = as_hwc(mask)
     if mask.shape[:2] != tuple(size):

@@ -11,7 +11,7 @@ from ..plugins import load_entry_points
 from .base import Observation, Task
 
 #: Modules of the built-in tasks (each defines one Task subclass, registered on import).
-BUILTIN_MODULES = ("denoise", "sr", "inpaint")
+BUILTIN_MODULES = ("denoise", "sr", "inpaint", "holes", "sparse", "jpeg", "flash", "impedance", "inversion")
 
 _TASKS: dict[str, type[Task]] = {}
 _builtins_loaded = False

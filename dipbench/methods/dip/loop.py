@@ -30,6 +30,7 @@ from ..base import Restoration
 from ..divergence import loss_divergence
 from ..oracle import oracle_summary, psnr_tensor
 from .early_stopping import WindowedVariance, es_settings
+from .inputs import input_depth, network_input
 
 
 class DIPOutOfMemoryError(DipbenchError):
@@ -38,14 +39,25 @@ class DIPOutOfMemoryError(DipbenchError):
 
 
 class DIPProblem:
-    """Tensors of one DIP fit: observation y, forward operator A and the oracle ground truth.
+    """Tensors of one DIP fit: observation y, forward operator A, the oracle ground truth and the guide
+    image (the network input of input kind "image", e.g. the flash photo; None for other tasks).
 
     All tensors are (1, C, H, W) on ``device``; ``size`` is the network's output size (the target box,
-    plus ``pad`` px of reflection padding each side).
+    plus ``pad`` px of reflection padding each side; the guide image is padded the same way).
     """
 
-    def __init__(self, y, operator, gt, size, pad):
-        self.y, self.operator, self.gt, self.size, self.pad = y, operator, gt, size, pad
+    def __init__(self, y, operator, gt, size, pad, guide=None):
+        self.y, self.operator, self.gt, self.size, self.pad, self.guide = y, operator, gt, size, pad, guide
+
+    def input_channels(self, params: dict[str, Any]) -> int:
+        """The channels of the network input z for the resolved DIP parameters."""
+        return input_depth(params["input"], params["input_depth"], self.guide)
+
+    def network_input(self, params: dict[str, Any], generators: Sequence[torch.Generator],
+                      device: torch.device) -> torch.Tensor:
+        """z for ``len(generators)`` fused runs of this problem, (1, K * depth, H, W)."""
+        return network_input(params["input"], self.size, int(self.input_channels(params)),
+                             float(params["input_scale"]), generators, device, self.guide)
 
     @classmethod
     def from_observation(cls, obs: Observation, params: dict[str, Any], device: torch.device) -> "DIPProblem":
@@ -57,9 +69,13 @@ class DIPProblem:
         operator = task.operator(obs, device, pad)
         gt = array_to_tensor(obs.target.slice(obs.gt), device) if obs.gt is not None else None
         size = (obs.target.height + 2 * pad, obs.target.width + 2 * pad)
-        if not task.upscales and size != tuple(y.shape[2:]):
+        if not task.upscales and y.dim() == 4 and size != tuple(y.shape[2:]):
             raise ImageError(f"observation of {tuple(y.shape[2:])} px does not match target {size}")
-        return cls(y, operator, gt, size, pad)
+        guide = None
+        if obs.guide is not None:
+            guide = array_to_tensor(obs.guide, device)
+            guide = F.pad(guide, (pad,) * 4, mode="reflect") if pad else guide
+        return cls(y, operator, gt, size, pad, guide)
 
     def crop(self, x: torch.Tensor) -> torch.Tensor:
         """Remove the input padding: network output -> target box."""
@@ -107,16 +123,6 @@ def _is_oom(exc: BaseException) -> bool:
     return "out of memory" in message or "can't allocate memory" in message
 
 
-def _input_noise(size: tuple[int, int], depth: int, scale: float, generators: Sequence[torch.Generator],
-                 device: torch.device) -> torch.Tensor:
-    """z: U(0, 1) * scale, (1, K * depth, H, W), run k's channels drawn from generators[k]."""
-    parts = []
-    for generator in generators:
-        z = torch.rand((1, depth, *size), generator=generator, device=device)
-        parts.append(z.mul_(scale))
-    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-
-
 def _per_run(x: torch.Tensor, runs: int) -> Sequence[torch.Tensor]:
     """Split (1, K * C, H, W) into K (1, C, H, W) views."""
     return (x,) if runs == 1 else x.chunk(runs, dim=1)
@@ -134,7 +140,7 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     model = torch.compile(net) if params.get("compile") else net
-    z = _input_noise(first.size, int(params["input_depth"]), float(params["input_scale"]), generators, device)
+    z = first.network_input(params, generators, device)
     sigma_p = float(params["reg_noise_std"])
     optimizer = torch.optim.Adam(net.parameters(), lr=float(params["lr"]))
     ema_weight = float(params["ema"]) if params["ema"] is not None else None

@@ -35,16 +35,27 @@ from ..params import Rule
 from ..device import resolve_device
 from ..registry import register
 from .early_stopping import DEFAULTS as ES_DEFAULTS
+from .architectures import ARCHITECTURES, layout, min_side, scale_count
 from .early_stopping import es_settings
 from .fused import fuse_networks
+from .inputs import INPUT_KINDS
 from .loop import DIPProblem, fit, fit_runs
 from .network import SkipNet
 
 
-def paper_settings(task: str, task_params: dict[str, Any]) -> dict[str, Any]:
-    """The paper's steps, lr, sigma_p, output choice and padding for a task and its parameters."""
-    return make_task(task, **task_params).dip_settings()
+#: What every experiment of the paper shares unless its task says otherwise (section 2).
+PAPER_DEFAULTS = {"network": "default", "input": "noise", "input_depth": 32, "input_scale": 0.1}
 
+
+def paper_settings(task: str, task_params: dict[str, Any]) -> dict[str, Any]:
+    """The paper's settings for a task and its parameters: steps, lr, sigma_p, output choice, padding,
+    and the experiment's network (:mod:`.architectures`) and input kind (:mod:`.inputs`)."""
+    return {**PAPER_DEFAULTS, **make_task(task, **task_params).dip_settings()}
+
+
+
+#: Parameters that reshape the named network; "auto" keeps its shape.
+NETWORK_SHAPE = ("channels", "skip_channels", "scales")
 
 
 @register
@@ -53,11 +64,14 @@ class DIP(Method):
 
     Parameters (``"auto"`` = the paper's value for the task, see :func:`paper_settings`):
       steps, lr, reg_noise_std (sigma_p of the per-step input perturbation, in input units),
-      input_depth (channels of z = 32), input_scale (z ~ U(0, 1) * 0.1),
+      network (a named layout of :mod:`.architectures`: the experiment's), input ("noise" | "meshgrid" |
+      "image": the experiment's z, :mod:`.inputs`), input_depth (channels of noise z, 32),
+      input_scale (noise z ~ U(0, 1) * 0.1),
       ema (EMA weight of outputs, 0.99), output ("ema" | "last": which image is returned),
       final_input ("perturbed": net(z + last noise), as the notebooks; "clean": net(z)),
       pad_input (reflection padding of the image in px, 1 for the paper's 512 -> 514 inpainting),
-      channels / skip_channels / scales (network width), bn_init ("default" | "uniform" = PyTorch 0.3),
+      channels / skip_channels / scales (reshape the network: every scale's width, every skip's width,
+      how many scales; "auto" keeps the named network's), bn_init ("default" | "uniform" = PyTorch 0.3),
       align_corners (bilinear upsampling as PyTorch 0.3 when true), log_every (oracle PSNR period),
       precision ("fp32" | "bf16" | "auto"), checkpointing (activation checkpointing for large images),
       channels_last ("auto" | true | false), compile (torch.compile the network),
@@ -73,8 +87,8 @@ class DIP(Method):
     fuses_runs = True
     defaults = {
         "steps": "auto", "lr": "auto", "reg_noise_std": "auto", "output": "auto", "final_input": "auto",
-        "pad_input": "auto", "input_depth": 32, "input_scale": 0.1, "ema": 0.99, "channels": 128,
-        "skip_channels": 4, "scales": 5, "bn_init": "default", "align_corners": False, "log_every": 50,
+        "pad_input": "auto", "network": "auto", "input": "auto", "input_depth": "auto", "input_scale": "auto",
+        "ema": 0.99, "channels": "auto", "skip_channels": "auto", "scales": "auto", "bn_init": "default", "align_corners": False, "log_every": 50,
         "precision": "auto", "checkpointing": False, "channels_last": "auto", "compile": False,
         "early_stopping": None,
     }
@@ -86,12 +100,14 @@ class DIP(Method):
         "output": Rule(str, choices=("ema", "last"), literals=("auto",)),
         "final_input": Rule(str, choices=("perturbed", "clean"), literals=("auto",)),
         "pad_input": Rule(int, low=0, literals=("auto",)),
-        "input_depth": Rule(int, low=1),
-        "input_scale": Rule(float, low=0, low_open=True),
+        "network": Rule(str, choices=tuple(ARCHITECTURES), literals=("auto",)),
+        "input": Rule(str, choices=INPUT_KINDS, literals=("auto",)),
+        "input_depth": Rule(int, low=1, literals=("auto",)),
+        "input_scale": Rule(float, low=0, low_open=True, literals=("auto",)),
         "ema": Rule(float, low=0, high=1, high_open=True, literals=(None,)),
-        "channels": Rule(int, low=1),
-        "skip_channels": Rule(int, low=0),
-        "scales": Rule(int, low=1, high=10),
+        "channels": Rule(int, low=1, literals=("auto",)),
+        "skip_channels": Rule(int, low=0, literals=("auto",)),
+        "scales": Rule(int, low=1, high=10, literals=("auto",)),
         "bn_init": Rule(str, choices=("default", "uniform")),
         "log_every": Rule(int, low=1),
         "precision": Rule(str, choices=prec.PRECISIONS),
@@ -110,46 +126,54 @@ class DIP(Method):
         """Parameters with every "auto" replaced by the paper's value for ``obs``'s task."""
         paper = paper_settings(obs.task, obs.task_params)
         params = {k: (paper[k] if v == "auto" and k in paper else v) for k, v in self.params.items()}
-        unresolved = sorted(k for k, v in params.items() if v == "auto" and k not in ("channels_last", "precision"))
+        unresolved = sorted(k for k, v in params.items()
+                            if v == "auto" and k not in ("channels_last", "precision", *NETWORK_SHAPE))
         if unresolved:
             raise ConfigError(f"{self.name}: the {obs.task} task has no DIP paper setting for "
                               f"{', '.join(unresolved)}; give them explicitly (or define Task.dip_settings)")
         if "early_stopping" in params:
             params["early_stopping"] = es_settings(params["early_stopping"])
         side = min(obs.target.height, obs.target.width) + 2 * int(params["pad_input"])
-        if side < self.min_image_side(params):
+        needed = self.min_image_side(params)
+        if side < needed:
             raise ImageError(
-                f"{self.name}: the image is {obs.target.width}x{obs.target.height} px, too small for a skip network "
-                f"with {params['scales']} scales: each side needs at least {self.min_image_side(params)} px "
+                f"{self.name}: the image is {obs.target.width}x{obs.target.height} px, too small for the "
+                f"{params['network']!r} skip network with {scale_count(params['network'], params['scales'])} "
+                f"scales: each side needs at least {needed} px "
                 "(use a larger image, or fewer `scales`)")
         return params
 
     @staticmethod
-    def min_image_side(params: dict[str, Any]) -> int:
-        """The smallest side (px) the network takes: its deepest level must keep more than one pixel
-        per channel for BatchNorm's batch statistics (33 px for the paper's 5 scales)."""
-        return 2 ** int(params["scales"]) + 1
+    def min_image_side(params: dict[str, Any], task: dict[str, Any] | None = None) -> int:
+        """The smallest side (px) the network takes (:func:`.architectures.min_side`: 33 px for the paper's
+        5 scales, 129 for the large-hole network). ``task`` ({"name": ..., parameters}) resolves an
+        ``"auto"`` network to the task's."""
+        network = params["network"]
+        if network == "auto":
+            network = paper_settings(task["name"], {k: v for k, v in task.items() if k != "name"})["network"]
+        return min_side(layout(network, params["scales"], params["channels"], params["skip_channels"]))
 
-    def build_network(self, params: dict[str, Any], out_channels: int, groups: int = 1) -> SkipNet:
-        scales = int(params["scales"])
+    def build_network(self, params: dict[str, Any], out_channels: int, groups: int = 1,
+                      in_channels: int | None = None) -> SkipNet:
+        """The resolved parameters' network; ``in_channels`` defaults to ``input_depth`` (noise input)."""
+        spec = layout(params["network"], params["scales"], params["channels"], params["skip_channels"])
         return SkipNet(
-            in_channels=int(params["input_depth"]), out_channels=out_channels,
-            down=(int(params["channels"]),) * scales, up=(int(params["channels"]),) * scales,
-            skip=(int(params["skip_channels"]),) * scales, groups=groups,
-            align_corners=bool(params["align_corners"]), bn_init=params["bn_init"],
-            checkpointing=bool(params["checkpointing"]),
+            in_channels=int(params["input_depth"]) if in_channels is None else in_channels,
+            out_channels=out_channels, groups=groups, align_corners=bool(params["align_corners"]),
+            bn_init=params["bn_init"], checkpointing=bool(params["checkpointing"]), **spec,
         )
 
-    def seeded_network(self, params: dict[str, Any], out_channels: int, seed: int) -> SkipNet:
+    def seeded_network(self, params: dict[str, Any], out_channels: int, seed: int,
+                       in_channels: int | None = None) -> SkipNet:
         """The network of a run with ``seed``, initialised from the global RNG seeded with it."""
         torch.manual_seed(seed)
-        return self.build_network(params, out_channels)
+        return self.build_network(params, out_channels, in_channels=in_channels)
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
         params = self.resolved_params(obs)
         device = resolve_device(ctx.device)
         problem = DIPProblem.from_observation(obs, params, device)
-        net = self.seeded_network(params, obs.channels, ctx.seed).to(device)
+        net = self.seeded_network(params, obs.channels, ctx.seed, problem.input_channels(params)).to(device)
         generator = torch.Generator(device=device).manual_seed(ctx.seed)
         result = fit(net, problem, params, generator, device, progress=ctx.progress,
                      desc=f"dip {obs.task} {obs.image}".strip())
@@ -166,7 +190,8 @@ class DIP(Method):
 
     @staticmethod
     def params_record(params: dict[str, Any]) -> dict[str, Any]:
-        return {k: params[k] for k in ("steps", "lr", "reg_noise_std", "output", "final_input", "pad_input")}
+        return {k: params[k] for k in ("steps", "lr", "reg_noise_std", "output", "final_input", "pad_input",
+                                       "network", "input", "input_depth", "input_scale")}
 
 
 @register
@@ -210,8 +235,10 @@ def fit_fused(observations: Sequence[Observation], params: dict[str, Any] | None
     instance = method(first.task, **(params or {}))
     resolved = instance.resolved_params(first)
     problems = [DIPProblem.from_observation(obs, resolved, dev) for obs in observations]
-    nets = [instance.seeded_network(resolved, first.channels, seed) for seed in seeds]
-    fused = fuse_networks(nets, instance.build_network(resolved, first.channels, groups=len(nets))).to(dev)
+    in_channels = problems[0].input_channels(resolved)
+    nets = [instance.seeded_network(resolved, first.channels, seed, in_channels) for seed in seeds]
+    fused = fuse_networks(nets, instance.build_network(resolved, first.channels, groups=len(nets),
+                                                       in_channels=in_channels)).to(dev)
     generators = [torch.Generator(device=dev).manual_seed(seed) for seed in seeds]
     results = fit_runs(fused, problems, resolved, generators, dev, progress=progress,
                        desc=f"dip x{len(problems)} {first.task}")

@@ -1,13 +1,19 @@
 """The DIP paper's "skip" network: an hourglass with skip connections (docs/protocol.md section 2).
 
 Per scale i (0 = full resolution), with input x:
-    skip_i   = conv1x1(x -> s_i) -> BN -> act
-    deeper_i = conv3x3/2(x -> d_i) -> BN -> act -> conv3x3(d_i -> d_i) -> BN -> act -> [scale i+1] -> up x2
-    merge_i  = cat(skip_i, deeper_i) -> BN -> conv3x3(s_i + k_i -> u_i) -> BN -> act
-               -> conv1x1(u_i -> u_i) -> BN -> act                       (k_i = u_{i+1}, or d_i at the bottom)
+    skip_i   = conv1x1(x -> s_i) -> BN -> act                                      (absent where s_i = 0)
+    deeper_i = down_i(x -> d_i) -> BN -> act -> conv(d_i -> d_i) -> BN -> act -> [scale i+1] -> up_i x2
+    merge_i  = cat(skip_i, deeper_i) -> BN -> conv(s_i + k_i -> u_i) -> BN -> act
+               [-> conv1x1(u_i -> u_i) -> BN -> act]       (need1x1_up; k_i = u_{i+1}, or d_i at the bottom)
     output   = conv1x1(u_0 -> C_out) -> sigmoid
-All convolutions use reflection padding of (k - 1) / 2 and a bias; act = LeakyReLU(0.2). ``cat`` centre-crops
-its inputs to the smaller size, so sizes that are not multiples of 2^scales still run.
+down_i is a stride-2 convolution, or (``downsample_mode="avg"``) a stride-1 convolution followed by 2x2
+average pooling, as in the authors' code; the deeper path's convolutions have ``kernel_down[i]`` taps per
+side, the merge convolution ``kernel_up[i]``. up_i is ``upsample_mode[i]`` ("nearest" | "bilinear").
+All convolutions pad by (k - 1) / 2 (reflection, or zeros with ``padding="zero"``) and have a bias;
+act = LeakyReLU(0.2). ``cat`` centre-crops its inputs to the smaller size, and the output is centre-cropped
+to the input's size, so sizes that are not multiples of 2^scales still run (with average pooling, which
+floors odd sizes, the input is first replicate-padded to a multiple of 2^scales). The paper's per-experiment
+networks are named in :mod:`.architectures`.
 
 ``groups = K`` builds K independent networks fused into one: every channel count is multiplied by K, every
 convolution is grouped, and concatenation keeps each network's channels contiguous, so network g sees only
@@ -25,11 +31,21 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 BN_INITS = ("default", "uniform")
+UPSAMPLE_MODES = ("nearest", "bilinear")
+DOWNSAMPLE_MODES = ("stride", "avg")
+PADDINGS = ("reflection", "zero")
 
 
-def _conv(c_in: int, c_out: int, kernel: int, groups: int, stride: int = 1) -> nn.Conv2d:
+def _conv(c_in: int, c_out: int, kernel: int, groups: int, padding: str, stride: int = 1,
+          downsample_mode: str = "stride") -> nn.Module:
+    """A convolution with (kernel - 1) / 2 px of padding; stride 2 with ``downsample_mode="avg"`` is a
+    stride-1 convolution followed by 2x2 average pooling."""
+    mode = "reflect" if padding == "reflection" and kernel > 1 else "zeros"
+    if stride != 1 and downsample_mode == "avg":
+        return nn.Sequential(Conv2d(c_in * groups, c_out * groups, kernel, padding=(kernel - 1) // 2,
+                                    padding_mode=mode, groups=groups), nn.AvgPool2d(stride, stride))
     return Conv2d(c_in * groups, c_out * groups, kernel, stride=stride, padding=(kernel - 1) // 2,
-                     padding_mode="reflect" if kernel > 1 else "zeros", groups=groups)
+                  padding_mode=mode, groups=groups)
 
 
 def _bn_act(channels: int, groups: int, act: bool = True) -> list[nn.Module]:
@@ -100,28 +116,33 @@ class _Scale(nn.Module):
     """One scale of the hourglass, containing the deeper scales recursively."""
 
     def __init__(self, c_in: int, down: Sequence[int], up: Sequence[int], skip: Sequence[int], groups: int,
-                 upsample_mode: str, align_corners: bool | None, need1x1_up: bool):
+                 layout: dict, scale: int = 0):
         super().__init__()
         self.groups = groups
-        self.skip = nn.Sequential(_conv(c_in, skip[0], 1, groups), *_bn_act(skip[0], groups)) if skip[0] else None
+        conv = lambda c_i, c_o, k, **kw: _conv(c_i, c_o, k, groups, layout["padding"], **kw)  # noqa: E731
+        k_down, k_up = layout["kernel_down"][scale], layout["kernel_up"][scale]
+        self.skip = (nn.Sequential(conv(c_in, skip[0], layout["kernel_skip"]), *_bn_act(skip[0], groups))
+                     if skip[0] else None)
         deeper: list[nn.Module] = [
-            _conv(c_in, down[0], 3, groups, stride=2), *_bn_act(down[0], groups),
-            _conv(down[0], down[0], 3, groups), *_bn_act(down[0], groups),
+            conv(c_in, down[0], k_down, stride=2, downsample_mode=layout["downsample_mode"]),
+            *_bn_act(down[0], groups),
+            conv(down[0], down[0], k_down), *_bn_act(down[0], groups),
         ]
         if len(down) > 1:
-            deeper.append(_Scale(down[0], down[1:], up[1:], skip[1:], groups, upsample_mode, align_corners,
-                                 need1x1_up))
+            deeper.append(_Scale(down[0], down[1:], up[1:], skip[1:], groups, layout, scale + 1))
             k = up[1]
         else:
             k = down[0]
-        deeper.append(Upsample(scale_factor=2, mode=upsample_mode, align_corners=align_corners))
+        mode = layout["upsample_mode"][scale]
+        corners = layout["align_corners"] if mode == "bilinear" else None
+        deeper.append(Upsample(scale_factor=2, mode=mode, align_corners=corners))
         self.deeper = nn.Sequential(*deeper)
         merge: list[nn.Module] = [
             *_bn_act(skip[0] + k, groups, act=False),
-            _conv(skip[0] + k, up[0], 3, groups), *_bn_act(up[0], groups),
+            conv(skip[0] + k, up[0], k_up), *_bn_act(up[0], groups),
         ]
-        if need1x1_up:
-            merge += [_conv(up[0], up[0], 1, groups), *_bn_act(up[0], groups)]
+        if layout["need1x1_up"]:
+            merge += [conv(up[0], up[0], 1), *_bn_act(up[0], groups)]
         self.merge = nn.Sequential(*merge)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -133,8 +154,9 @@ class _Scale(nn.Module):
 class SkipNet(nn.Module):
     """The DIP skip network. Input (N, K*in_channels, H, W) noise, output (N, K*out_channels, H, W) in (0, 1).
 
-    Defaults are the paper's: 5 scales of 128 channels down and up, 4 on each skip, bilinear upsampling
-    (2,217,831 parameters for 32 input and 3 output channels). ``bn_init="uniform"`` draws BatchNorm weights
+    Defaults are the paper's: 5 scales of 128 channels down and up, 4 on each skip, 3x3 convolutions,
+    bilinear upsampling (2,217,831 parameters for 32 input and 3 output channels). ``kernel_down``,
+    ``kernel_up`` and ``upsample_mode`` take one value for every scale or one per scale. ``bn_init="uniform"`` draws BatchNorm weights
     from U(0, 1) as PyTorch 0.3 did (the paper's code); ``"default"`` keeps today's 1.
     ``align_corners=True`` reproduces PyTorch 0.3's bilinear upsampling. ``checkpointing`` recomputes
     activations in the backward pass: about a quarter less memory per megapixel in fp32 for 13-26% more
@@ -143,18 +165,36 @@ class SkipNet(nn.Module):
 
     def __init__(self, in_channels: int = 32, out_channels: int = 3, down: Sequence[int] = (128,) * 5,
                  up: Sequence[int] = (128,) * 5, skip: Sequence[int] = (4,) * 5, groups: int = 1,
-                 upsample_mode: str = "bilinear", align_corners: bool = False, need1x1_up: bool = True,
-                 bn_init: str = "default", checkpointing: bool = False):
+                 upsample_mode: str | Sequence[str] = "bilinear", align_corners: bool = False,
+                 need1x1_up: bool = True, bn_init: str = "default", checkpointing: bool = False,
+                 kernel_down: int | Sequence[int] = 3, kernel_up: int | Sequence[int] = 3, kernel_skip: int = 1,
+                 downsample_mode: str = "stride", padding: str = "reflection"):
         super().__init__()
-        if not len(down) == len(up) == len(skip):
+        scales = len(down)
+        if not len(up) == len(skip) == scales:
             raise ValueError("down, up and skip need one entry per scale")
         if bn_init not in BN_INITS:
             raise ValueError(f"bn_init must be one of {BN_INITS}, got {bn_init!r}")
+        layout = {
+            "kernel_down": _per_scale(kernel_down, scales, "kernel_down"),
+            "kernel_up": _per_scale(kernel_up, scales, "kernel_up"),
+            "upsample_mode": _per_scale(upsample_mode, scales, "upsample_mode"),
+            "kernel_skip": kernel_skip, "downsample_mode": downsample_mode, "padding": padding,
+            "align_corners": align_corners, "need1x1_up": need1x1_up,
+        }
+        for name, allowed, values in (("upsample_mode", UPSAMPLE_MODES, layout["upsample_mode"]),
+                                      ("downsample_mode", DOWNSAMPLE_MODES, [downsample_mode]),
+                                      ("padding", PADDINGS, [padding])):
+            if any(value not in allowed for value in values):
+                raise ValueError(f"{name} must be one of {allowed}, got {values}")
+        if any(k % 2 == 0 for k in (*layout["kernel_down"], *layout["kernel_up"], kernel_skip)):
+            raise ValueError("kernel sizes must be odd")
         self.groups = groups
         self.checkpointing = checkpointing
-        corners = align_corners if upsample_mode in ("bilinear", "bicubic") else None
-        self.body = _Scale(in_channels, down, up, skip, groups, upsample_mode, corners, need1x1_up)
-        self.head = nn.Sequential(_conv(up[0], out_channels, 1, groups), nn.Sigmoid())
+        # 2x2 average pooling floors odd sizes, so the output would come back smaller than the input
+        self.pad_multiple = 2 ** scales if downsample_mode == "avg" else 1
+        self.body = _Scale(in_channels, down, up, skip, groups, layout)
+        self.head = nn.Sequential(_conv(up[0], out_channels, 1, groups, padding), nn.Sigmoid())
         self.min_size = 2 ** len(down) // 2 + 1
         if bn_init == "uniform":
             for module in self.modules():
@@ -164,9 +204,13 @@ class SkipNet(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if min(z.shape[2:]) < self.min_size:
             raise ValueError(f"input of {tuple(z.shape[2:])} px is too small: at least {self.min_size} px per side")
+        height, width = z.shape[2:]
+        z = _pad_to_multiple(z, self.pad_multiple)
         if self.checkpointing and torch.is_grad_enabled():
-            return _checkpointed(self.body, z, tail=self.output)
-        return self.output(self.body(z))
+            out = _checkpointed(self.body, z, tail=self.output)
+        else:
+            out = self.output(self.body(z))
+        return _centre_crop(out, height, width)
 
     def output(self, features: torch.Tensor) -> torch.Tensor:
         """The head (1x1 conv, sigmoid), in fp32 even under bf16 autocast: a bf16 sigmoid would round the
@@ -175,6 +219,31 @@ class SkipNet(nn.Module):
             with torch.autocast(features.device.type, enabled=False):
                 return self.head(features.float())
         return self.head(features)
+
+
+def _per_scale(value, scales: int, name: str) -> tuple:
+    """One value per scale: a single value repeated, or a sequence of exactly ``scales`` values."""
+    if isinstance(value, (str, int)):
+        return (value,) * scales
+    values = tuple(value)
+    if len(values) != scales:
+        raise ValueError(f"{name} needs one value or one per scale ({scales}), got {len(values)}")
+    return values
+
+
+def _pad_to_multiple(z: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Replicate-pad (N, C, H, W) evenly on both sides up to multiples of ``multiple`` px."""
+    extra_h, extra_w = -z.shape[2] % multiple, -z.shape[3] % multiple
+    if not extra_h and not extra_w:
+        return z
+    return F.pad(z, (extra_w // 2, extra_w - extra_w // 2, extra_h // 2, extra_h - extra_h // 2), mode="replicate")
+
+
+def _centre_crop(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Crop (N, C, H, W) to at most height x width around its centre (without skips, a size that is not a
+    multiple of 2^scales comes back larger than it went in)."""
+    top, left = max(0, (x.shape[2] - height) // 2), max(0, (x.shape[3] - width) // 2)
+    return x[:, :, top : top + height, left : left + width]
 
 
 def _checkpointed(scale: _Scale, x: torch.Tensor,

@@ -55,7 +55,8 @@ class DIPFit:
         self.precision = prec.resolve_precision(params["precision"], self.device)
         self.channels_last = prec.use_channels_last(params.get("channels_last", "auto"), self.device, self.precision)
         self.problem = DIPProblem.from_observation(obs, params, self.device)
-        net = method.seeded_network(params, obs.channels, ctx.seed).to(self.device)
+        net = method.seeded_network(params, obs.channels, ctx.seed, self.problem.input_channels(params))
+        net = net.to(self.device)
         net.train()  # BatchNorm uses the image's statistics, also for the final output (as DIP)
         if self.channels_last:
             net = net.to(memory_format=torch.channels_last)
@@ -63,9 +64,7 @@ class DIPFit:
             torch.backends.cudnn.benchmark = True
         self.net = net
         self.generator = torch.Generator(device=self.device).manual_seed(int(ctx.seed))
-        size = self.problem.size
-        self.z = torch.rand((1, int(params["input_depth"]), *size), generator=self.generator, device=self.device)
-        self.z.mul_(float(params["input_scale"]))
+        self.z = self.problem.network_input(params, [self.generator], self.device)
         self.z_in = self.z
         self.noise = torch.empty_like(self.z)
         self.sigma_p = float(params["reg_noise_std"])

@@ -1,0 +1,37 @@
+"""Restoration from a sparse random subset of pixels (the supplement's 2%-pixel experiment)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+from .inpaint import Inpaint
+from .registry import register_task
+
+
+@register_task
+class SparsePixels(Inpaint):
+    """Inpainting from a fraction ``keep`` of pixels (default 2%), one Bernoulli mask for all channels.
+
+    The same degradation as :class:`~dipbench.tasks.inpaint.Inpaint`, with the supplement's DIP settings
+    (a 16..128 pyramid without skips and average-pool downsampling, 1000 steps; docs/protocol.md
+    section 9) instead of Table 1's.
+    """
+
+    name = "sparse"
+    title = "Sparse-pixel restoration"
+    defaults = {"keep": 0.02}
+    cli_options = {"keep": "fraction of pixels kept (0.02: the supplement's 2%)"}
+    published_input = None
+
+    def validate(self) -> None:
+        keep = self.params["keep"]
+        if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0.0 < keep <= 1.0:
+            raise ConfigError(f"sparse: keep must be a number in (0, 1], got {keep!r}")
+
+    def describe(self) -> str:
+        return f"Restoration from {100 * self.params['keep']:g}% of pixels"
+
+    def dip_settings(self) -> dict[str, Any]:
+        return {"network": "sparse_pixels", "input": "noise", "input_depth": 32, "reg_noise_std": 0.0,
+                "lr": 0.01, "steps": 1000, "output": "last", "final_input": "clean", "pad_input": 0}
