@@ -119,7 +119,7 @@ def test_observation_operator_and_features():
     torch.testing.assert_close(task.operator(obs)(x), y)
     padded = torch.nn.functional.pad(x, (2,) * 4, mode="reflect")
     torch.testing.assert_close(task.operator(obs, pad=2)(padded), y)
-    with pytest.raises(ImageError, match="multiples of 64"):
+    with pytest.raises(ImageError, match="network output is 64x64 px but the image 72x72 px"):
         task.operator(obs)(x[..., :64, :64])
     assert make_task("inversion", weights="random").observe(image).gt is None
 

@@ -32,9 +32,8 @@ The file is read lazily: constructing the task (the workflow does so when it pla
 ``snakemake -n``) does not need it; making the observation and the fit do. Networks are cached per file
 (path, size and modification time) and device, so the operator and the observation do not reload it.
 
-The skip network's output has the input's size only where the sides are multiples of 2^6 = 64 (and at
-least 128 px): give the experiment ``image_size: 256`` (the notebook's 256 px network output) or
-``centre_crop: 64``; otherwise the operator stops with an :class:`ImageError` that says so.
+The skip network pads its input to a multiple of 2^6 = 64 px and crops its output back, so the
+pre-image has the image's size (227 px for building.jpg; the notebook made a 256 px output and cropped it).
 """
 
 from __future__ import annotations
@@ -161,10 +160,8 @@ class NaturalPreImage(Task):
             if pad:
                 x = x[..., pad : x.shape[-2] - pad, pad : x.shape[-1] - pad]
             if tuple(x.shape[-2:]) != (height, width):
-                raise ImageError(
-                    f"task inversion: the network output is {x.shape[-1]}x{x.shape[-2]} px but the image "
-                    f"{width}x{height} px: the feature_inversion network (6 scales) needs sides that are "
-                    "multiples of 64; set `image_size: 256` or `centre_crop: 64` in the experiment")
+                raise ImageError(f"task inversion: the network output is {x.shape[-1]}x{x.shape[-2]} px but "
+                                 f"the image {width}x{height} px")
             return layer_features(net, x, layer)
 
         return features
