@@ -9,6 +9,10 @@ Writes under the results folder::
     figures/captions.json  PNG file name -> caption (for the HTML report pages)
     figures/summary.png  every (experiment, dataset)'s mean PSNR per method, first in the index
     figures/<experiment>_<dataset>_<metric>.png, ..._<label>_curves.png, ..._<image>_grid.png
+    figures/<experiment>_<dataset>_<image>_gallery.png  the paper-style gallery of a qualitative task
+                         (dipbench.report.gallery), instead of its grid
+    figures/noise_impedance_<dataset>_<image>.png  the noise-impedance figure of the impedance experiments
+                         (dipbench.report.impedance), its threshold table in the .html beside it
 
 Every figure is a PNG with a vector PDF of the same stem beside it (dipbench.report.figures).
 """
@@ -31,14 +35,17 @@ from .figures import (
     curve_inputs,
     learning_curves,
     read_curve,
+    save_figure,
     summary_plot,
     sweep_plot,
     visual_grid,
     visual_panels,
 )
+from .gallery import gallery_caption, gallery_figure, gallery_panels, gallery_title, is_gallery_task
+from .impedance import write_impedance_figures
 from .naming import file_stem
 from .records import load_records, share_unseeded_runs, write_tables
-from .tables import write_report_tables
+from .tables import _task_text, write_report_tables
 
 PATH_COLUMNS = ("restored", "curve", "observation")
 
@@ -91,9 +98,11 @@ def _seed_text(sub: pd.DataFrame) -> str:
 
 def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, references: Mapping[str, str] | None = None,
                   sweeps: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> list[Path]:
-    """The summary figure, then per (experiment, dataset) comparison plots, a convergence figure of every
-    iterative method, one figure per sweep, learning curves (one figure per label) and visual grids (one per
-    image); every figure as PNG and PDF, indexed with its caption in figures/README.md, the captions also in
+    """The summary figure, the noise-impedance figures (:mod:`.impedance`), then per (experiment, dataset)
+    comparison plots (where a ground truth gave PSNRs), a convergence figure of every iterative method, one
+    figure per sweep, learning curves (one figure per label) and visual grids (one per image; for the
+    qualitative tasks of :data:`~.gallery.GALLERY_TASKS` a gallery, :mod:`.gallery`, instead); every figure
+    as PNG and PDF, indexed with its caption in figures/README.md, the captions also in
     figures/captions.json (PNG file name -> caption). ``references``: the reference row of each experiment;
     ``sweeps``: each experiment's swept rows by base label (:meth:`Plan.sweeps`)."""
     figures = results / "figures"
@@ -105,8 +114,10 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
         captions[path.name] = caption
         index.extend(_index_entry(alt, path, caption))
 
-    if df.empty or df["psnr"].notna().sum() == 0:
+    if df.empty:
         index += ["No results yet.", ""]
+    elif df["psnr"].notna().sum() == 0:
+        index += ["No run has a ground truth, so there is no PSNR summary.", ""]
     else:
         path = figures / f"{file_stem('summary')}.png"
         written += summary_plot(df, path)
@@ -116,6 +127,13 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
             "per-image mean over seeds, best on top; grey dots: each seed's mean over images, bars: ± 1 "
             "standard deviation over seeds; highlighted: the reference method; red crosses: the paper's "
             "reported means, where it reports one for the whole dataset.")
+    impedance = write_impedance_figures(df, results) if not df.empty else []
+    if impedance:
+        index += ["## Noise impedance", ""]
+    for entry in impedance:
+        written += entry.written
+        add(f"noise impedance: {entry.dataset} / {entry.image}", entry.path, entry.caption)
+        index += [entry.table.to_markdown(), ""]
     pairs = list(df[["experiment", "dataset"]].drop_duplicates().itertuples(index=False))
     bar = progress_bar(len(pairs), "figures", enabled=len(pairs) >= 2, unit="pair")
     for experiment, dataset in pairs:
@@ -153,25 +171,38 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
         for label, rows in with_curves.groupby("label", sort=True):
             path = figures / f"{file_stem(experiment, dataset, label)}_curves.png"
             inputs = curve_inputs(rows, results)
-            written += learning_curves(inputs.pop("curves"), path, f"{label}: {experiment} on {dataset}", **inputs)
+            curves = inputs.pop("curves")
+            written += learning_curves(curves, path, f"{label}: {experiment} on {dataset}", **inputs)
             what = inputs["psnr_label"].replace("\n", " ")
             stopping = ("; diamonds: the step whose output early stopping returned, dashed lines: the step "
                         "the run stopped at") if inputs["es_steps"] else ""
+            oracle = any(c in curve.columns and curve[c].notna().any() for curve in curves.values()
+                         for c in ("psnr", "psnr_ema"))
+            shown = (f"{what} (oracle: against the ground truth, which no method sees) and training loss" if oracle
+                     else "training loss (no ground truth, so no PSNR)")
             add(f"{label} learning curves", path,
-                f"{label}, {experiment} on {dataset}: {what} (oracle: against the ground truth, which no "
-                f"method sees) and training loss per step, one line per image and seed{stopping}."
-                + (f" {inputs['note']}" if inputs["note"] else ""))
-        if grids:
+                f"{label}, {experiment} on {dataset}: {shown} per step, one line per image and seed{stopping}."
+                + (f" {inputs['note']}" if inputs["note"] and oracle else ""))
+        if grids and is_gallery_task(sub["task"].iloc[0]):
+            for image in sorted(sub["image"].unique()):
+                path = figures / f"{file_stem(experiment, dataset, image)}_gallery.png"
+                panels = gallery_panels(sub, results, image)
+                title = gallery_title(_task_text(str(sub["task"].iloc[0]), sub), experiment, dataset, image, panels)
+                written += save_figure(gallery_figure(panels, title), path)
+                add(f"{image} gallery", path, gallery_caption(experiment, dataset, image, panels))
+        elif grids:
             for image in sorted(sub["image"].unique()):
                 path = figures / f"{file_stem(experiment, dataset, image)}_grid.png"
                 panels = visual_panels(sub, results, image)
                 title = f"{experiment}: {dataset} / {image}" + (f"\n{panels.note}" if panels.note else "")
                 written += visual_grid(panels, path, title=title)
                 missing = any(p.missing is not None and p.missing.any() for p in panels)
+                shown = ("ground truth, degraded input and each method's result with its PSNR"
+                         if any(p.title == "ground truth" for p in panels)
+                         else "the input and each method's result (no ground truth, so no PSNR)")
                 add(str(image), path,
-                    f"{experiment} on {dataset}, image {image} (seed {int(sub['seed'].min())}): ground truth, "
-                    "degraded input and each method's result with its PSNR; below each, the region in the "
-                    "yellow box enlarged."
+                    f"{experiment} on {dataset}, image {image} (seed {int(sub['seed'].min())}): {shown}; below "
+                    "each, the region in the yellow box enlarged."
                     + (f" {panels.note[0].upper()}{panels.note[1:]}." if panels.note else "")
                     + (" Magenta: the input's missing pixels." if missing else ""))
     bar.close()

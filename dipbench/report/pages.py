@@ -5,7 +5,10 @@ what it shows and the experiment's task, protocol, images, seeds and method sett
 grouped by experiment and dataset, the reported-vs-reproduced tables first). Pages are named
 ``<experiment>.<dataset>.<order>.<item>.html``; ``order`` sorts them within a dataset: 0 reported vs
 reproduced, 1 PSNR and versus the reference, 2 SSIM, 3 without excluded images, 4 early stopping, 5 comparison plots, 6 learning
-curves, 7 visual grids. The summary figure of the whole config is ``all.all.0.summary.html``.
+curves, 7 visual grids and galleries. The summary figure of the whole config is ``all.all.0.summary.html``, each
+noise-impedance figure (it spans experiments) ``all.all.1.noise_impedance_<dataset>_<image>.html``.
+A figure with an HTML fragment beside it (``<figure>.html``, e.g. the noise-impedance threshold table) shows
+it below the figure.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ TABLES = (("_reported", 0, "reported vs reproduced"), ("", 1, "PSNR table"), ("_
 #: Figure kinds (file name ending) in report order.
 FIGURES = (("_psnr.png", 5, "PSNR per image"), ("_ssim.png", 5, "SSIM per image"),
            ("_convergence.png", 5, "convergence"), ("_sweep.png", 5, "sweep"),
-           ("_curves.png", 6, "learning curves"), ("_grid.png", 7, "visual comparison"))
+           ("_curves.png", 6, "learning curves"), ("_grid.png", 7, "visual comparison"),
+           ("_gallery.png", 7, "gallery"))
 
 
 def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
@@ -54,6 +58,10 @@ def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path
     if summary.is_file():
         written.append(_page(out / "all.all.0.summary.html", "Summary of the whole configuration",
                              _figure(summary, captions), _config_context(runs)))
+    impedance = runs[runs["task"].astype(str) == "impedance"] if runs is not None and "task" in runs else None
+    for path in sorted((results / "figures").glob("noise_impedance_*.png")):
+        written.append(_page(out / f"all.all.1.{path.stem}.html", "Noise impedance (the paper's fig. 2)",
+                             _figure(path, captions), _config_context(impedance)))
     if runs is None or runs.empty:
         return written
     for (experiment, dataset), sub in runs.groupby(["experiment", "dataset"], sort=False):
@@ -97,8 +105,10 @@ def _figure(path: Path, captions: dict[str, str]) -> str:
     pdf = path.with_suffix(".pdf")
     link = f' <a href="data:application/pdf;base64,{base64.b64encode(pdf.read_bytes()).decode("ascii")}" ' \
            f'download="{html.escape(pdf.name)}">PDF</a>' if pdf.is_file() else ""
+    fragment = path.with_suffix(".html")
+    extra = fragment.read_text(encoding="utf-8") if fragment.is_file() else ""
     return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}{link}</figcaption></figure>")
+            f"<figcaption>{html.escape(caption)}{link}</figcaption></figure>" + extra)
 
 
 def _context(sub: pd.DataFrame) -> str:

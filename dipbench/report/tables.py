@@ -457,6 +457,11 @@ def metric_table(
         if sub.empty:
             raise ValueError(f"no records with seed {seed} for {experiment!r} on {dataset!r}")
     sub = sub.assign(_row=_row_names(sub).values)
+    unscored = no_reference_images(sub)
+    if unscored:
+        sub = sub[~sub["image"].astype(str).isin(unscored)]
+        if sub.empty:
+            raise ValueError(f"no image of experiment {experiment!r} on dataset {dataset!r} has a ground truth")
     all_images = _ordered(sorted(set(sub["image"].astype(str))), images)
     excluded_set = {_norm(i) for i in exclude_images}
     excluded = [i for i in all_images if _norm(i) in excluded_set]
@@ -504,6 +509,8 @@ def metric_table(
 
     protocols = sorted(set(sub["protocol"].dropna().astype(str))) if "protocol" in sub.columns else []
     task = str(sub["task"].iloc[0])
+    if unscored:
+        notes.append(f"No ground truth, so no {name}: {', '.join(unscored)} (not in the table).")
     if excluded:
         notes.append(
             f"Images left out: {', '.join(excluded)}; {AVG} is over the {len(shown_images)} remaining images "
@@ -539,6 +546,22 @@ def metric_table(
         values=values, bold=bold, decimals=table_decimals, signed=signed_columns, marks=marks, caption=caption,
         notes=notes,
     )
+
+
+def _is_false(value) -> bool:
+    return value is False or (isinstance(value, (bool, np.bool_)) and not value) or \
+        (isinstance(value, str) and value.strip().lower() in ("false", "0"))
+
+
+def no_reference_images(sub: pd.DataFrame) -> list[str]:
+    """The images of ``sub`` whose every record says ``reference: false``: runs on an observation without
+    a ground truth (a given JPEG, a real flash / no-flash pair, noise impedance), which have no PSNR or
+    SSIM. Records without a ``reference`` field count as scored."""
+    if sub.empty or "reference" not in sub.columns:
+        return []
+    flags = sub["reference"].map(_is_false)
+    per_image = flags.groupby(sub["image"].astype(str)).all()
+    return sorted(per_image[per_image].index)
 
 
 def _precision_note(runs: pd.DataFrame) -> str:
@@ -776,6 +799,9 @@ def versus_reference_table(df: pd.DataFrame, experiment: str, dataset: str, refe
     sub = _subset(df, experiment, dataset)
     if sub.empty or metric not in sub.columns:
         return None
+    sub = sub[sub[metric].notna()]  # no-reference runs (no ground truth) have no value to pair
+    if sub.empty:
+        return None
     sub = sub.assign(_row=_row_names(sub).values)
     if reference not in set(sub["_row"]) or sub["_row"].nunique() < 2:
         return None
@@ -834,6 +860,12 @@ def write_report_tables(
         stem = file_stem(experiment, dataset)
         md = [f"## {experiment} on {dataset}", ""]
         sub = _subset(df, experiment, dataset)
+        unscored = no_reference_images(sub)
+        if unscored and len(unscored) == sub["image"].astype(str).nunique():
+            # only no-reference runs: nothing to score, the figures are the result (a table of a mix
+            # leaves the unscored images out and says so in a note)
+            md += [f"No ground truth for {'image' if len(unscored) == 1 else 'images'} {', '.join(unscored)}: "
+                   "no PSNR or SSIM; see the figures (learning curves, gallery).", ""]
         for metric in metrics:
             if metric not in sub.columns or sub[metric].notna().sum() == 0:
                 continue

@@ -23,7 +23,7 @@ class NoiseImpedance(Task):
     ``target``: "image" (the image itself), "noisy" (plus N(0, (sigma/255)^2), clipped to [0, 1], the range the
     network can output), "shuffled" (its pixels randomly permuted, each pixel's colour kept) or "noise" (U(0, 1) white
     noise of the image's shape). The forward model is the identity and there is no ground truth to score:
-    the figure (:func:`dipbench.report.figures.impedance_figure`) plots the loss against the step.
+    the figure (:func:`dipbench.report.impedance.impedance_figure`) plots the loss against the step.
     """
 
     name = "impedance"
