@@ -33,7 +33,7 @@ class Inpaint(Task):
     def validate(self) -> None:
         keep = self.params["keep"]
         if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0.0 < keep <= 1.0:
-            raise ConfigError(f"inpaint: keep must be a number in (0, 1], got {keep!r}")
+            raise ConfigError(f"{self.name}: keep must be a number in (0, 1], got {keep!r}")
 
     def describe(self) -> str:
         return f"Inpainting, {100 * self.params['keep']:g}% of pixels kept"

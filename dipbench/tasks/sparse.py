@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigError
 from .inpaint import Inpaint
 from .registry import register_task
 
@@ -23,11 +22,6 @@ class SparsePixels(Inpaint):
     defaults = {"keep": 0.02}
     cli_options = {"keep": "fraction of pixels kept (0.02: the supplement's 2%)"}
     published_input = None
-
-    def validate(self) -> None:
-        keep = self.params["keep"]
-        if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0.0 < keep <= 1.0:
-            raise ConfigError(f"sparse: keep must be a number in (0, 1], got {keep!r}")
 
     def describe(self) -> str:
         return f"Restoration from {100 * self.params['keep']:g}% of pixels"
