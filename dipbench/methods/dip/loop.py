@@ -55,7 +55,7 @@ class DIPProblem:
 
     def network_input(self, params: dict[str, Any], generators: Sequence[torch.Generator],
                       device: torch.device) -> torch.Tensor:
-        """z for ``len(generators)`` fused runs of this problem, (1, K * depth, H, W)."""
+        """z for ``len(generators)`` runs of this problem, (1, K * depth, H, W)."""
         return network_input(params["input"], self.size, int(self.input_channels(params)),
                              float(params["input_scale"]), generators, device, self.guide)
 
@@ -140,7 +140,8 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     model = torch.compile(net) if params.get("compile") else net
-    z = first.network_input(params, generators, device)
+    # each run's z from its own problem (its guide image) and generator, (1, K * depth, H, W)
+    z = torch.cat([p.network_input(params, [g], device) for p, g in zip(problems, generators)], dim=1)
     sigma_p = float(params["reg_noise_std"])
     optimizer = torch.optim.Adam(net.parameters(), lr=float(params["lr"]))
     ema_weight = float(params["ema"]) if params["ema"] is not None else None
