@@ -101,7 +101,7 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
     """The summary figure, the noise-impedance figures (:mod:`.impedance`), then per (experiment, dataset)
     comparison plots (where a ground truth gave PSNRs), a convergence figure of every iterative method, one
     figure per sweep, learning curves (one figure per label) and visual grids (one per image; for the
-    qualitative tasks of :data:`~.gallery.GALLERY_TASKS` a gallery, :mod:`.gallery`, instead); every figure
+    tasks with ``gallery = True`` a gallery, :mod:`.gallery`, instead); every figure
     as PNG and PDF, indexed with its caption in figures/README.md, the captions also in
     figures/captions.json (PNG file name -> caption). ``references``: the reference row of each experiment;
     ``sweeps``: each experiment's swept rows by base label (:meth:`Plan.sweeps`)."""

@@ -1,5 +1,5 @@
-"""Gallery figures: the DIP paper's qualitative figures, one per experiment and image of a qualitative task
-(:data:`GALLERY_TASKS`: hole inpainting, sparse pixels, JPEG artefacts, flash / no-flash, inversion).
+"""Gallery figures: the DIP paper's qualitative figures, one per experiment and image of a task whose class
+sets ``gallery = True`` (hole inpainting, sparse pixels, JPEG artefacts, flash / no-flash, inversion).
 
 One row of panels, as the paper lays them out: the input (the masked input with its holes in
 :data:`~dipbench.report.figures.MISSING_COLOR`; for flash / no-flash the flash and the no-flash photo), each
@@ -35,8 +35,6 @@ from .figures import (
     visual_grid_figure,
 )
 
-#: Tasks whose experiments get a gallery figure per image instead of a visual grid.
-GALLERY_TASKS = ("inpaint_holes", "sparse", "jpeg", "flash", "inversion")
 #: Most panels in one row; more wrap onto a second row.
 MAX_PER_ROW = 6
 #: Above this fraction of missing pixels (sparse pixels) the input is shown as it is, missing pixels
@@ -57,7 +55,11 @@ class GalleryPanels(Panels):
 
 
 def is_gallery_task(task: object) -> bool:
-    return str(task) in GALLERY_TASKS
+    """Whether ``task`` (a registered task name) gets gallery figures instead of visual grids."""
+    from ..tasks import available_tasks
+
+    cls = available_tasks().get(str(task))
+    return bool(cls is not None and cls.gallery)
 
 
 def gallery_seed(seeds: Sequence[int] | pd.Series) -> int:

@@ -110,6 +110,8 @@ class Task:
       extra_inputs  names of optional input images :meth:`degrade` takes besides the ground truth (e.g.
                     ``mask``); the CLI offers each as ``--<name> FILE``.
       cli_options   ``{parameter: help}`` for parameters the CLI offers as ``--<parameter>``.
+      gallery       True where the paper shows the task's results as a figure rather than a table row: the
+                    report draws a gallery figure per image (:mod:`dipbench.report.gallery`).
       published_input  ``(parameter, value, dataset role)``: where the parameter has this value and the
                     dataset has files of this role (the DIP authors' fixed inputs), the workflow uses
                     them instead of a new draw, through :meth:`published_inputs`.
@@ -122,6 +124,7 @@ class Task:
     upscales: ClassVar[bool] = False
     extra_inputs: ClassVar[tuple[str, ...]] = ()
     cli_options: ClassVar[dict[str, str]] = {}
+    gallery: ClassVar[bool] = False
     published_input: ClassVar[tuple[str, Any, str] | None] = None
 
     def __init__(self, **params: Any):

@@ -30,6 +30,7 @@ class FlashNoFlash(Task):
 
     name = "flash"
     title = "Flash / no-flash"
+    gallery = True
     defaults = {"sigma": 25.0}
     key_params = ()
     extra_inputs = ("flash",)

@@ -37,6 +37,7 @@ class HoleInpaint(Inpaint):
 
     name = "inpaint_holes"
     title = "Hole inpainting"
+    gallery = True
     defaults = {"kind": "text"}
     key_params = ("kind",)
     cli_options = {"kind": f"hole kind, the paper's experiment: {', '.join(MASK_KINDS)}"}

@@ -77,6 +77,7 @@ class NaturalPreImage(Task):
 
     name = "inversion"
     title = "Natural pre-image"
+    gallery = True
     defaults = {"layer": "fc6", "weights": None, "weights_sha256": None}
     key_params = ("layer",)
     cli_options = {"layer": f"AlexNet layer to invert ({', '.join(LAYERS)})",

@@ -39,6 +39,7 @@ class JPEGArtefacts(Task):
 
     name = "jpeg"
     title = "JPEG artefact removal"
+    gallery = True
     defaults = {"quality": None}
     key_params = ("quality",)
     cli_options = {"quality": "JPEG quality 1-100 of a simulated compression"}

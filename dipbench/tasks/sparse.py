@@ -19,6 +19,7 @@ class SparsePixels(Inpaint):
 
     name = "sparse"
     title = "Sparse-pixel restoration"
+    gallery = True
     defaults = {"keep": 0.02}
     cli_options = {"keep": "fraction of pixels kept (0.02: the supplement's 2%)"}
     published_input = None
