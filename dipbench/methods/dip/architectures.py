@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import ConfigError
+from .network import per_scale
 
 _PAPER = {"down": (128,) * 5, "up": (128,) * 5, "skip": (4,) * 5, "upsample_mode": "bilinear"}
 _PYRAMID5 = (16, 32, 64, 128, 128)
@@ -79,21 +80,16 @@ def min_side(spec: dict[str, Any]) -> int:
     than that at every resolution it pads, and the deepest level keeps at least 2 px per side for
     BatchNorm's batch statistics (33 px for the paper's network, 129 for the large-hole one)."""
     scales = len(spec["down"])
-    kernels_down = _per_scale_values(spec.get("kernel_down", 3), scales)
-    kernels_up = _per_scale_values(spec.get("kernel_up", 3), scales)
     reflect = spec.get("padding", "reflection") == "reflection"
+    pads = [(k - 1) // 2 if reflect else 0 for k in per_scale(spec.get("kernel_down", 3), scales, "kernel_down")]
+    ups = [(k - 1) // 2 if reflect else 0 for k in per_scale(spec.get("kernel_up", 3), scales, "kernel_up")]
     pooled = spec.get("downsample_mode") == "avg"
     for side in range(2, 1 << 16):
         # stride-2 conv: ceil(s / 2); average pooling: the input padded to a multiple of 2^scales, halved
         sizes = [side + (-side % 2 ** scales if pooled else 0)]
         for _ in range(scales):
             sizes.append(sizes[-1] // 2 if pooled else -(-sizes[-1] // 2))
-        pads = [(k - 1) // 2 if reflect else 0 for k in kernels_down]
-        ups = [(k - 1) // 2 if reflect else 0 for k in kernels_up]
         if sizes[-1] >= 2 and all(sizes[i] > pads[i] and sizes[i + 1] > max(pads[i], ups[i]) for i in range(scales)):
             return side
     raise ValueError("no image side fits this layout")
 
-
-def _per_scale_values(value: Any, scales: int) -> tuple:
-    return (value,) * scales if isinstance(value, (int, str)) else tuple(value)

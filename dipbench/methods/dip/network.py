@@ -176,9 +176,9 @@ class SkipNet(nn.Module):
         if bn_init not in BN_INITS:
             raise ValueError(f"bn_init must be one of {BN_INITS}, got {bn_init!r}")
         layout = {
-            "kernel_down": _per_scale(kernel_down, scales, "kernel_down"),
-            "kernel_up": _per_scale(kernel_up, scales, "kernel_up"),
-            "upsample_mode": _per_scale(upsample_mode, scales, "upsample_mode"),
+            "kernel_down": per_scale(kernel_down, scales, "kernel_down"),
+            "kernel_up": per_scale(kernel_up, scales, "kernel_up"),
+            "upsample_mode": per_scale(upsample_mode, scales, "upsample_mode"),
             "kernel_skip": kernel_skip, "downsample_mode": downsample_mode, "padding": padding,
             "align_corners": align_corners, "need1x1_up": need1x1_up,
         }
@@ -221,7 +221,7 @@ class SkipNet(nn.Module):
         return self.head(features)
 
 
-def _per_scale(value, scales: int, name: str) -> tuple:
+def per_scale(value, scales: int, name: str) -> tuple:
     """One value per scale: a single value repeated, or a sequence of exactly ``scales`` values."""
     if isinstance(value, (str, int)):
         return (value,) * scales
