@@ -45,7 +45,7 @@ from .gallery import gallery_caption, gallery_figure, gallery_panels, gallery_ti
 from .impedance import write_impedance_figures
 from .naming import file_stem
 from .records import load_records, share_unseeded_runs, write_tables
-from .tables import _task_text, write_report_tables
+from .tables import task_text, write_report_tables
 
 PATH_COLUMNS = ("restored", "curve", "observation")
 
@@ -187,7 +187,7 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
             for image in sorted(sub["image"].unique()):
                 path = figures / f"{file_stem(experiment, dataset, image)}_gallery.png"
                 panels = gallery_panels(sub, results, image)
-                title = gallery_title(_task_text(str(sub["task"].iloc[0]), sub), experiment, dataset, image, panels)
+                title = gallery_title(task_text(str(sub["task"].iloc[0]), sub), experiment, dataset, image, panels)
                 written += save_figure(gallery_figure(panels, title), path)
                 add(f"{image} gallery", path, gallery_caption(experiment, dataset, image, panels))
         elif grids:

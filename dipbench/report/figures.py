@@ -715,10 +715,15 @@ def learning_curves_from_records(
 # visual grid
 
 
-def auto_crop_box(image: np.ndarray, size: int | None = None, aspect: float = 1.0) -> tuple[int, int, int, int]:
+def auto_crop_box(image: np.ndarray, size: int | None = None, aspect: float = 1.0,
+                  missing: np.ndarray | None = None) -> tuple[int, int, int, int]:
     """The (top, left, height, width) patch of highest luminance variance (ties: the first in row-major
     order), ``size`` px high and ``aspect`` times as wide. ``size`` defaults to a fifth of the shorter side,
-    at least 16 px."""
+    at least 16 px.
+
+    With ``missing`` (H, W booleans, an input's holes, some True): the patch whose fraction f of missing
+    pixels makes min(f, 1 - f) largest, i.e. where holes and known pixels meet (a large hole's edge, the
+    densest text), ties broken by the variance."""
     image = as_hwc(image)
     gray = image.mean(axis=2).astype(np.float64)
     h, w = gray.shape
@@ -727,18 +732,20 @@ def auto_crop_box(image: np.ndarray, size: int | None = None, aspect: float = 1.
     ch = int(min(size, h))
     cw = int(min(max(1, round(size * aspect)), w))
     stride = max(1, min(ch, cw) // 4)
-    integral = np.pad(gray.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    integral2 = np.pad((gray**2).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     tops = np.arange(0, h - ch + 1, stride)
     lefts = np.arange(0, w - cw + 1, stride)
     t, l = np.meshgrid(tops, lefts, indexing="ij")
 
-    def box_sum(ii):
-        return ii[t + ch, l + cw] - ii[t, l + cw] - ii[t + ch, l] + ii[t, l]
+    def box_mean(values: np.ndarray) -> np.ndarray:
+        ii = np.pad(values.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        return (ii[t + ch, l + cw] - ii[t, l + cw] - ii[t + ch, l] + ii[t, l]) / (ch * cw)
 
-    n = ch * cw
-    var = box_sum(integral2) / n - (box_sum(integral) / n) ** 2
-    i, j = np.unravel_index(int(np.argmax(var)), var.shape)
+    score = box_mean(gray**2) - box_mean(gray) ** 2
+    if missing is not None and np.any(missing):
+        fraction = box_mean(np.asarray(missing, np.float64))
+        variance = np.maximum(score, 0.0)
+        score = np.minimum(fraction, 1.0 - fraction) + 1e-3 * variance / (variance.max() or 1.0)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
     return int(tops[i]), int(lefts[j]), ch, cw
 
 

@@ -31,7 +31,6 @@ from .figures import (
     _same_image,
     _to_shape,
     auto_crop_box,
-    save_figure,
     visual_grid_figure,
 )
 
@@ -165,36 +164,10 @@ def gallery_panels(records: pd.DataFrame, root: str | os.PathLike, image: str, *
 
 def gallery_crop_box(texture: np.ndarray, missing: np.ndarray | None = None, size: int | None = None,
                      aspect: float = 2.0) -> tuple[int, int, int, int]:
-    """(top, left, height, width) of the crop a gallery enlarges, ``size`` px high (default a fifth of the
-    shorter side, at least 16) and ``aspect`` times as wide, as the visual grids crop.
-
-    With ``missing`` (H, W booleans, the input's holes): the box whose fraction f of missing pixels makes
-    min(f, 1 - f) largest, i.e. where holes and known pixels meet (a large hole's edge, the densest text),
-    ties broken by the texture's variance; else the most textured box of ``texture``
-    (:func:`~dipbench.report.figures.auto_crop_box`)."""
-    texture = as_hwc(texture)
-    h, w = texture.shape[:2]
-    if size is None:
-        size = max(16, min(h, w) // 5)
-    if missing is None or not np.any(missing):
-        return auto_crop_box(texture, size, aspect=aspect)
-    ch = int(min(size, h))
-    cw = int(min(max(1, round(size * aspect)), w))
-    stride = max(1, min(ch, cw) // 4)
-    tops = np.arange(0, h - ch + 1, stride)
-    lefts = np.arange(0, w - cw + 1, stride)
-    t, l = np.meshgrid(tops, lefts, indexing="ij")
-
-    def box_mean(values: np.ndarray) -> np.ndarray:
-        ii = np.pad(values.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-        return (ii[t + ch, l + cw] - ii[t, l + cw] - ii[t + ch, l] + ii[t, l]) / (ch * cw)
-
-    fraction = box_mean(np.asarray(missing, np.float64))
-    gray = texture.mean(axis=2).astype(np.float64)
-    variance = np.maximum(box_mean(gray**2) - box_mean(gray) ** 2, 0.0)
-    score = np.minimum(fraction, 1.0 - fraction) + 1e-3 * variance / (variance.max() or 1.0)
-    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
-    return int(tops[i]), int(lefts[j]), ch, cw
+    """(top, left, height, width) of the crop a gallery enlarges, twice as wide as high as the visual grids
+    crop: where the input's holes (``missing``) meet known pixels, else the most textured box of
+    ``texture`` (:func:`~dipbench.report.figures.auto_crop_box`)."""
+    return auto_crop_box(texture, size, aspect=aspect, missing=missing)
 
 
 def gallery_figure(panels: GalleryPanels, title: str = "") -> Figure:
@@ -224,10 +197,3 @@ def gallery_caption(experiment: str, dataset: str, image: str, panels: GalleryPa
         text += " Black: the input's missing pixels."
     return text
 
-
-def gallery_plot(records: pd.DataFrame, root: str | os.PathLike, image: str, path: str | os.PathLike,
-                 title: str = "", **options) -> tuple[list[Path], GalleryPanels]:
-    """:func:`gallery_panels` drawn by :func:`gallery_figure` and saved as PNG and PDF; returns the paths
-    written and the panels (for the caption)."""
-    panels = gallery_panels(records, root, image, **options)
-    return save_figure(gallery_figure(panels, title), path), panels

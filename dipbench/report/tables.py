@@ -538,7 +538,7 @@ def metric_table(
 
     seeds_text = f"seed {seed}" if seed is not None else _seeds_text(n_seeds)
     caption = (
-        f"{_task_text(task, sub)} ({experiment}) on {dataset}, {len(shown_images)} image"
+        f"{task_text(task, sub)} ({experiment}) on {dataset}, {len(shown_images)} image"
         f"{'s' if len(shown_images) != 1 else ''}, {seeds_text}; {name}" + (f" ({unit})" if unit else "")
         + (f", {' / '.join(protocols)} protocol" if protocols else "") + "."
     )
@@ -548,18 +548,13 @@ def metric_table(
     )
 
 
-def _is_false(value) -> bool:
-    return value is False or (isinstance(value, (bool, np.bool_)) and not value) or \
-        (isinstance(value, str) and value.strip().lower() in ("false", "0"))
-
-
 def no_reference_images(sub: pd.DataFrame) -> list[str]:
     """The images of ``sub`` whose every record says ``reference: false``: runs on an observation without
     a ground truth (a given JPEG, a real flash / no-flash pair, noise impedance), which have no PSNR or
     SSIM. Records without a ``reference`` field count as scored."""
     if sub.empty or "reference" not in sub.columns:
         return []
-    flags = sub["reference"].map(_is_false)
+    flags = sub["reference"].eq(False)  # missing (NaN) counts as scored
     per_image = flags.groupby(sub["image"].astype(str)).all()
     return sorted(per_image[per_image].index)
 
@@ -584,7 +579,7 @@ def _seeds_text(n_seeds: pd.Series) -> str:
     return f"mean over {low} seeds" if low == high else f"mean over {low}–{high} seeds"
 
 
-def _task_text(task: str, sub: pd.DataFrame) -> str:
+def task_text(task: str, sub: pd.DataFrame) -> str:
     """"Denoising, σ = 25": the task as a caption names it (:meth:`Task.describe`), from the records."""
     from ..tasks import available_tasks
 
@@ -822,7 +817,7 @@ def versus_reference_table(df: pd.DataFrame, experiment: str, dataset: str, refe
     return Table(
         values=values, text=text, decimals={"Pairs": 0, "Wins": 0, "Ties": 0, "Losses": 0, f"Mean {DELTA}": d},
         signed={f"Mean {DELTA}"},
-        caption=(f"{_task_text(str(sub['task'].iloc[0]), sub)} ({experiment}) on {dataset}: {facts.label}{unit} of "
+        caption=(f"{task_text(str(sub['task'].iloc[0]), sub)} ({experiment}) on {dataset}: {facts.label}{unit} of "
                  f"each method versus {reference}, paired over (image, seed)."),
         notes=[f"Wins / ties / losses: pairs where the method is better than, equal to at {d} decimals, or worse "
                f"than {reference}. Mean {DELTA} = method − {reference}, with its 95% confidence interval "

@@ -20,7 +20,7 @@ import numpy as np
 from ..atomic import atomic_open
 from ..errors import ConfigError
 from ..imaging.geometry import Box
-from ..imaging.io import as_hwc, read_image
+from ..imaging.io import as_hwc
 
 
 @dataclass
