@@ -44,3 +44,23 @@ def test_estimate_from_the_manifest_and_finished_runs(tmp_path):
     assert estimate(tmp_path) == ("progress: 2 of 9 restore runs done; about 4 min of job time left, "
                                   "~2 min at 2 job(s) at once")
     assert estimate(tmp_path / "elsewhere") is None
+
+
+def test_progress_in_a_log_prints_every_tenth_of_a_run(capsys):
+    bar = progress_bar(300, "dip denoise coffee")  # the case: one line in 300 steps
+    for _ in range(300):
+        bar.update(1)
+    bar.close()
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    done = [int(line.split()[3].split("/")[0]) for line in lines]
+    assert done[:11] == [0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300] and set(done[11:]) <= {300}
+    assert all(line.startswith("[dip denoise coffee] ") for line in lines)
+
+
+def test_progress_in_a_log_with_uneven_updates_prints_each_tenth_crossed(capsys):
+    bar = progress_bar(1800, "x")
+    for _ in range(72):
+        bar.update(25)  # a loop that reports every 25 steps
+    bar.close()
+    done = [int(line.split()[1].split("/")[0]) for line in capsys.readouterr().err.splitlines() if line]
+    assert done[:11] == [0, 200, 375, 550, 725, 900, 1100, 1275, 1450, 1625, 1800]
