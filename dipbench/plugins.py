@@ -7,7 +7,9 @@ Three ways in, all loaded wherever methods or tasks are looked up:
   - ``$DIPBENCH_PLUGINS``: paths or module names separated by the OS path separator (``:`` on POSIX);
   - installed packages: an entry point in the group ``dipbench.methods`` (``[project.entry-points."dipbench.methods"]
     my_method = "my_package.methods"``), imported on first registry access with no configuration at all.
-A plugin that fails to import is one :class:`ConfigError` line naming it and its error.
+A plugin that fails to import (an error, or ``sys.exit``) is one :class:`ConfigError` line naming it, the
+line that failed and the error; what its methods then return is checked by :mod:`dipbench.methods.contract`,
+and :mod:`dipbench.methods.registry` refuses a plugin's method under a name already taken.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import importlib.util
 import inspect
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Iterable
 
-from .errors import ConfigError
+from .errors import ConfigError, DipbenchError
 
 ENV = "DIPBENCH_PLUGINS"
 ENTRY_POINT_GROUP = "dipbench.methods"
@@ -40,8 +43,10 @@ def load_plugins(plugins: Iterable[str]) -> None:
         else:
             try:
                 importlib.import_module(plugin)
-            except Exception as exc:
-                raise ConfigError(f"cannot import plugin {plugin!r}: {_one_line(exc)}") from None
+            except DipbenchError:
+                raise
+            except (Exception, SystemExit) as exc:
+                raise ConfigError(f"cannot import plugin {plugin!r}{_line_in(None, exc)}: {_one_line(exc)}") from None
 
 
 def _load_file(path: Path) -> None:
@@ -57,9 +62,12 @@ def _load_file(path: Path) -> None:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # any error in the user's file: one line naming it
+    except DipbenchError:  # e.g. the registry refusing a name: its message names the file and line
         del sys.modules[name]
-        raise ConfigError(f"plugin {path} failed to import: {_one_line(exc)}") from None
+        raise
+    except (Exception, SystemExit) as exc:  # any error in the user's file: one line naming it and the line
+        del sys.modules[name]
+        raise ConfigError(f"plugin {path} failed to import{_line_in(resolved, exc)}: {_one_line(exc)}") from None
 
 
 def env_plugins() -> list[str]:
@@ -76,9 +84,11 @@ def load_entry_points() -> None:
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             entry.load()
-        except Exception as exc:
-            raise ConfigError(f"plugin entry point {entry.name!r} ({entry.value}) failed to import: "
-                              f"{_one_line(exc)}") from None
+        except DipbenchError:
+            raise
+        except (Exception, SystemExit) as exc:
+            raise ConfigError(f"plugin entry point {entry.name!r} ({entry.value}) failed to import"
+                              f"{_line_in(None, exc)}: {_one_line(exc)}") from None
 
 
 @functools.lru_cache(maxsize=None)
@@ -99,4 +109,21 @@ def _one_line(exc: BaseException) -> str:
     """``Type: message`` on one line, with the line number for a syntax error."""
     if isinstance(exc, SyntaxError):
         return f"SyntaxError at line {exc.lineno}: {exc.msg}"
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
     return f"{type(exc).__name__}: {exc}".replace("\n", " ")
+
+
+def _line_in(source: Path | None, exc: BaseException) -> str:
+    """`` at FILE line N``: the last traceback frame in ``source`` (or, for ``None``, in any file outside
+    dipbench and the import machinery), i.e. the plugin's line that failed; "" if there is none (a syntax
+    error names its line itself)."""
+    if isinstance(exc, SyntaxError):
+        return ""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
+              if (Path(frame.filename).resolve() == source if source is not None
+                  else not frame.filename.startswith("<") and _PACKAGE not in Path(frame.filename).resolve().parents
+                  and "importlib" not in frame.filename)]
+    if not frames:
+        return ""
+    return f" at line {frames[-1].lineno}" if source is not None else f" at {frames[-1].filename} line {frames[-1].lineno}"

@@ -124,3 +124,77 @@ def test_plugin_method_runs_in_snakemake_jobs_and_reruns_after_an_edit(tmp_path)
     reruns = plan.stdout + plan.stderr
     assert "out/runs/dn/median/builtin/coffee/seed0/run.json" in reruns
     assert "out/runs/dn/input/builtin/coffee/seed0/run.json" not in reruns
+
+
+# ------------------------------------------------------------ a plugin never replaces a method, on any path
+def _tv_imposter(path: Path) -> Path:
+    path.write_text(PLUGIN.format(cls="Tv", name="tv", gain=0.5))
+    return path
+
+
+def _refused_line(capsys, *words):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dipbench: error:") and "\n" not in err and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+def test_a_plugin_cannot_replace_a_built_in_on_any_path(tmp_path, noisy_png, capsys, monkeypatch):
+    plugin = _tv_imposter(tmp_path / "imposter.py")
+    words = ("'tv' is registered twice", "built-in", f"plugin {plugin.resolve()} line")
+    out = tmp_path / "o.png"
+    assert main(["restore", str(noisy_png), "--task", "denoise", "--method", "tv", "--plugin", str(plugin),
+                 "-o", str(out)]) == 2
+    _refused_line(capsys, *words)
+    assert not out.exists()
+    assert main(["methods", "--plugin", str(plugin)]) == 2
+    _refused_line(capsys, *words)
+    assert main(["job", "restore", "--plugin", str(plugin), "--obs", "x.npz", "--method", "tv", "--seed", "0",
+                 "--out-dir", str(tmp_path / "r")]) == 2
+    _refused_line(capsys, *words)
+    monkeypatch.setenv("DIPBENCH_PLUGINS", str(plugin))
+    assert main(["restore", str(noisy_png), "--task", "denoise", "--method", "tv", "-o", str(out)]) == 2
+    _refused_line(capsys, *words)
+    from dipbench.methods import get_method
+
+    assert get_method("tv").__module__ == "dipbench.methods.classic"
+
+
+def test_a_plugin_cannot_replace_another_plugin(tmp_path, capsys):
+    first = _plugin(tmp_path / "first.py", "twin_median")
+    (tmp_path / "b").mkdir()
+    second = _plugin(tmp_path / "b" / "second.py", "twin_median", gain=0.5)
+    assert main(["methods", "--plugin", str(first), "--plugin", str(second)]) == 2
+    _refused_line(capsys, "'twin_median' is registered twice", str(first.resolve()), str(second.resolve()))
+
+
+def test_the_built_in_names_are_the_ones_their_modules_register():
+    import importlib
+
+    from dipbench.methods import available_methods
+    from dipbench.methods.registry import BUILTIN_METHODS
+
+    for module in dict.fromkeys(BUILTIN_METHODS.values()):
+        importlib.import_module(module)
+    own = {name: cls.__module__ for name, cls in available_methods().items() if cls.__module__.startswith("dipbench.")}
+    assert own == BUILTIN_METHODS
+
+
+@pytest.mark.parametrize("source, words", [
+    ("from dipbench.methods import Method, register\n\n\n@register\nclass NoRestore(Method):\n"
+     "    name = 'no_restore_x'\n    tasks = ('denoise',)\n", ["line 4", "'no_restore_x' defines no restore"]),
+    ("import sys\n\nsys.exit(3)\n", ["failed to import at line 3", "called sys.exit(3)"]),
+    ("x = 1\n\n\ndef f():\n    return {}['missing']\n\n\nf()\n", ["failed to import at line 5", "KeyError"]),
+    ("from dipbench.methods import register\n\n\n@register\nclass NotAMethod:\n    name = 'not_a_method_x'\n"
+     "    tasks = ('denoise',)\n\n    def restore(self, obs, ctx):\n        return obs.y\n",
+     ["line 4", "must subclass dipbench.methods.Method"]),
+])
+def test_a_plugin_that_fails_to_load_is_one_line_naming_its_file_and_line(tmp_path, noisy_png, capsys, source, words):
+    plugin = tmp_path / f"bad_{abs(hash(source))}.py"
+    plugin.write_text(source)
+    assert main(["restore", str(noisy_png), "--task", "denoise", "--plugin", str(plugin), "-o",
+                 str(tmp_path / "o.png")]) == 2
+    _refused_line(capsys, str(plugin), *words)
+    assert main(["methods", "--plugin", str(plugin)]) == 2
+    _refused_line(capsys, str(plugin), *words)
