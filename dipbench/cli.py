@@ -76,6 +76,7 @@ def build_observation(args: argparse.Namespace):
 def cmd_restore(args: argparse.Namespace) -> int:
     from .imaging.io import write_image
     from .methods import RunContext, get_method
+    from .methods.contract import run_method
     from .metrics import score
     from .seeding import derive_seed
 
@@ -90,7 +91,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         params["steps"] = args.steps
     method = get_method(args.method)(obs.task, **params)
     seed = derive_seed("cli-run", args.method, args.input_id, args.seed)
-    result = method.restore(obs, RunContext(seed=seed, device=args.device, progress=not args.quiet))
+    context = RunContext(seed=seed, device=args.device, progress=not args.quiet)
+    result = run_method(method, obs, [context])[0]  # the output contract: dipbench.methods.contract
     write_image(out, result.image)
     print(f"wrote {out}")
     if result.curve is not None:

@@ -31,3 +31,7 @@ class ChecksumError(DownloadError):
 
 class DivergenceError(DipbenchError):
     """An optimisation produced NaN or infinite values."""
+
+
+class MethodError(DipbenchError):
+    """A method broke its output contract (:mod:`dipbench.methods.contract`), or a plugin's method raised."""

@@ -123,6 +123,7 @@ def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, An
     otherwise. Each run's seed is derived exactly as in :func:`restore`.
     """
     from ..methods import RunContext, get_method
+    from ..methods.contract import run_method
 
     if len(seeds) != len(out_dirs) or not seeds:
         raise ValueError("restore_seeds needs one output folder per seed, and at least one seed")
@@ -137,13 +138,11 @@ def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, An
     run_seeds = [derive_seed("run", method, task_slug, obs.dataset, obs.image, obs.seed, seed) for seed in seeds]
     contexts = [RunContext(seed=run_seed, device=device, progress=progress, threads=threads) for run_seed in run_seeds]
     start = time.perf_counter()
-    results = instance.restore_many(obs, contexts)
+    results = run_method(instance, obs, contexts)  # the output contract: dipbench.methods.contract
     runtime = (time.perf_counter() - start) / len(seeds)  # a fused fit's time is shared by its runs
     records = []
     for seed, run_seed, result, out_dir in zip(seeds, run_seeds, results, out_dirs):
-        image = as_hwc(result.image)
-        if image.shape != obs.output_shape:
-            raise ImageError(f"method {method!r} returned shape {image.shape}, expected {obs.output_shape}")
+        image = result.image
         out_dir = Path(out_dir)
         write_png(out_dir / "restored.png", image)
         with atomic_open(out_dir / "curve.csv", "w") as handle:
