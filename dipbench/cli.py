@@ -85,6 +85,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     inputs = [args.input, args.gt, *(getattr(args, name, None) for name in _extra_input_names())]
     for path in (out, curve_csv, curve_png, curve_png.with_suffix(".pdf")):
         _check_output(path, [p for p in inputs if p])
+    _refuse_existing_sidecars(out, overwrite=args.overwrite)
     obs = build_observation(args)
     params = _key_values(args.param)
     if args.steps is not None:
@@ -116,6 +117,18 @@ def _extra_input_names() -> list[str]:
     from .tasks import available_tasks
 
     return sorted({name for cls in available_tasks().values() for name in cls.extra_inputs})
+
+
+def _refuse_existing_sidecars(out: Path, overwrite: bool) -> None:
+    """Refuse, before any work, to replace a file the user did not name: ``OUT.curve.csv``, ``.png`` and
+    ``.pdf`` are written beside ``OUT`` only where they are new, or with ``--overwrite``."""
+    if overwrite:
+        return
+    existing = [path for path in (out.with_suffix(".curve.csv"), out.with_suffix(".curve.png"),
+                                  out.with_suffix(".curve.pdf")) if os.path.lexists(path)]
+    if existing:
+        raise ConfigError(f"{existing[0]} exists: restore writes its learning curve beside {out.name} and would replace "
+                          "it; choose another -o, move the file, or pass --overwrite")
 
 
 def _check_output(path: Path, inputs: list[str]) -> None:
@@ -305,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", required=True, help="output PNG")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing OUT.curve.csv / .curve.png / .curve.pdf beside the output (default: refuse "
+                        "to run if one exists; OUT itself, the file you name, is always replaced)")
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("score", help="PSNR and SSIM of a restored image against its ground truth", parents=[plugin])

@@ -93,3 +93,36 @@ def test_output_layer_stays_fp32_under_bf16_autocast():
     assert out.dtype == torch.float32
     # not rounded to bf16's 8 significant bits
     assert not torch.equal(out, out.to(torch.bfloat16).float())
+
+
+@pytest.mark.parametrize("pad", [(1, 1, 1, 1), (2, 2, 2, 2), (0, 0, 1, 1), (3, 1, 2, 0)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_reflection_pad_backward_equals_pytorchs(pad, channels_last):
+    import torch.nn.functional as F
+
+    from dipbench.methods.dip.padding import reflection_pad2d
+
+    x = torch.rand(2, 5, 9, 11, dtype=torch.float64)
+    x = (x.contiguous(memory_format=torch.channels_last) if channels_last else x).requires_grad_()
+    expected = F.pad(x, pad, mode="reflect")
+    grad = torch.rand_like(expected)
+    (want,) = torch.autograd.grad(expected, x, grad)
+    got_out = reflection_pad2d(x, pad)
+    (got,) = torch.autograd.grad(got_out, x, grad)
+    assert torch.equal(got_out, expected)
+    torch.testing.assert_close(got, want, atol=1e-12, rtol=0)
+    assert got.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
+def test_channels_last_network_stays_channels_last_through_the_merges():
+    """At N = 1 PyTorch's upsampling returns a batch stride that made ``torch.cat`` fall back to
+    channels-first, so every merge BatchNorm / padding / convolution ran channels-first (slow backward)."""
+    torch.manual_seed(0)
+    net = SkipNet(in_channels=4, out_channels=3, down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3)
+    net = net.to(memory_format=torch.channels_last)
+    layouts = []
+    for module in net.modules():
+        if hasattr(module, "merge"):
+            module.merge[0].register_forward_hook(lambda m, i, o: layouts.append(i[0].stride(1) == 1))
+    net(torch.rand(1, 4, 32, 32).contiguous(memory_format=torch.channels_last)).mean().backward()
+    assert layouts == [True] * 3

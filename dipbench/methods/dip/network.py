@@ -30,6 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from .padding import reflection_pad2d
+
 BN_INITS = ("default", "uniform")
 UPSAMPLE_MODES = ("nearest", "bilinear")
 DOWNSAMPLE_MODES = ("stride", "avg")
@@ -88,6 +90,12 @@ class Conv2d(nn.Conv2d):
             return F.linear(x.permute(0, 2, 3, 1), weight, self.bias).permute(0, 3, 1, 2)
         return super().forward(x)
 
+    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if self.padding_mode == "reflect":  # the same padding, with a faster backward (.padding)
+            return F.conv2d(reflection_pad2d(x, self._reversed_padding_repeated_twice), weight, bias,
+                            self.stride, 0, self.dilation, self.groups)
+        return super()._conv_forward(x, weight, bias)
+
 
 class _ChannelsLastGrad(torch.autograd.Function):
     """Identity whose backward makes the gradient channels-last contiguous (for the upsampling below it:
@@ -95,7 +103,13 @@ class _ChannelsLastGrad(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        return x.view_as(x)
+        # the same memory with the canonical channels-last strides: at N = 1 PyTorch's upsampling gives the
+        # batch dimension a stride of C, and ``torch.cat`` then falls back to a channels-first result
+        # (every merge BatchNorm, padding and convolution after it, and their backward, ran channels-first)
+        if not x.is_contiguous(memory_format=torch.channels_last):
+            return x.view_as(x)
+        n, c, h, w = x.shape
+        return x.as_strided(x.shape, (c * h * w, 1, w * c, c))
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
