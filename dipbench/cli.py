@@ -186,9 +186,12 @@ def cmd_job_restore(args: argparse.Namespace) -> int:
 
     if len(args.seed) != len(args.out_dir):
         raise ConfigError(f"job restore: {len(args.seed)} seed(s) but {len(args.out_dir)} --out-dir folder(s)")
+    from .pipeline.eta import config_hash
+
+    identity = json.loads(args.identity)
     records = restore_seeds(args.obs, args.method, json.loads(args.params), args.seed, args.out_dir,
                             device=args.device, threads=args.threads, progress=not args.quiet,
-                            identity=json.loads(args.identity))
+                            identity=identity, config_hash=config_hash(args.results, identity.get("experiment")))
     for record in records:
         print(f"{record['method']} on {record['dataset']}/{record['image']} seed {record['seed']}: "
               f"{record['runtime_s']:.1f} s" + (f" (one of {len(records)} fused runs)" if len(records) > 1 else ""))
@@ -226,7 +229,7 @@ def cmd_job_report(args: argparse.Namespace) -> int:
 
     paths = [line for line in Path(args.metrics_list).read_text().splitlines() if line.strip()]
     build_report(Path(args.results), paths, protocol=args.protocol, displays=json.loads(args.displays),
-                 exclude_images=json.loads(args.exclude_images), seeds=json.loads(args.seeds),
+                 exclude_images=json.loads(args.exclude_images),
                  references=json.loads(args.references), orders=json.loads(args.order),
                  sweeps=json.loads(args.sweeps))
     return 0
@@ -381,7 +384,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", nargs="+", default=["dip_paper"], help="tables for each; figures for the first")
     p.add_argument("--displays", default="{}")
     p.add_argument("--exclude-images", default="[]", help="JSON list of images averaged out in extra tables")
-    p.add_argument("--seeds", default="{}", help="JSON {experiment: [seeds]}: a deterministic run counts for each")
     p.add_argument("--references", default="{}", help="JSON {experiment: reference row name}")
     p.add_argument("--order", default="{}", help="JSON {experiment: [row names in table order]}")
     p.add_argument("--sweeps", default="{}", help="JSON {experiment: {label: {row name: {param: value}}}}")

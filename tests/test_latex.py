@@ -25,8 +25,8 @@ from dipbench.report.tables import (
     early_stopping_table,
     latex_layout,
     metric_table,
-    write_report_tables,
 )
+from dipbench.report.table_files import write_report_tables
 
 from test_tables import make_df
 

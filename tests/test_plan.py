@@ -86,11 +86,7 @@ def test_plugin_method_from_a_file(tmp_path):
     assert plan.method_params("dn", "median_test") == {"size": 3}
 
 
-def test_deterministic_methods_run_once_and_count_for_every_seed():
-    import pandas as pd
-
-    from dipbench.report.records import share_unseeded_runs
-
+def test_deterministic_methods_run_once_per_image():
     plan = load_config({"experiments": {"e": {"task": {"name": "denoise"}, "datasets": ["builtin"],
                                               "images": {"builtin": ["coffee"]}, "seeds": [0, 1, 2],
                                               "methods": ["dip", "bm3d", "input", "tv"]}}})
@@ -101,17 +97,6 @@ def test_deterministic_methods_run_once_and_count_for_every_seed():
     sr = load_config({"experiments": {"e": {"task": {"name": "sr"}, "datasets": ["builtin"], "seeds": [0, 1],
                                             "images": {"builtin": ["coffee"]}, "methods": ["tv", "bicubic"]}}})
     assert sorted((r.label, r.seed) for r in sr.runs()) == [("bicubic", 0), ("tv", 0), ("tv", 1)]
-
-    records = pd.DataFrame([
-        {"experiment": "e", "label": "dip", "dataset": "d", "image": "a", "seed": s, "psnr": 30 + s, "seeded": True,
-         "protocol": "dip_paper"} for s in (0, 1, 2)] + [
-        {"experiment": "e", "label": "bm3d", "dataset": "d", "image": "a", "seed": 0, "psnr": 31.0, "seeded": False,
-         "protocol": "dip_paper"}])
-    shared = share_unseeded_runs(records, {"e": [0, 1, 2]})
-    bm3d = shared[shared["label"] == "bm3d"].sort_values("seed")
-    assert list(bm3d["seed"]) == [0, 1, 2] and list(bm3d["psnr"]) == [31.0] * 3
-    assert list(bm3d["shared_run"]) == [False, True, True]
-    assert len(shared[shared["label"] == "dip"]) == 3
 
 
 def test_a_sweep_expands_into_one_labelled_row_per_value():

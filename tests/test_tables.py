@@ -17,8 +17,8 @@ from dipbench.report.tables import (
     reported_vs_reproduced,
     to_latex,
     to_markdown,
-    write_report_tables,
 )
+from dipbench.report.table_files import write_report_tables
 
 METHODS = {"dip": 30.0, "bm3d": 31.0, "my_nlm": 29.0}
 IMAGES = {"house": 1.0, "lena": 0.0, "f_16": -1.0}

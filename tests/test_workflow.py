@@ -65,6 +65,7 @@ def test_tiny_workflow_runs_resumes_and_isolates_a_missing_bm3d(tmp_path):
     for figure in ("dn_builtin_psnr.png", "dn_builtin_DIP_curves.png", "sr_builtin_chelsea_grid.png"):
         assert (out / "figures" / figure).stat().st_size > 10_000
     assert (out / "runs/dn/dip/builtin/astronaut/seed0/restored.png").is_file()
+    _check_provenance_and_statistics(out, runs)
 
     # Resuming: nothing left to do.
     third = _snakemake(tmp_path, "-n")
@@ -72,6 +73,34 @@ def test_tiny_workflow_runs_resumes_and_isolates_a_missing_bm3d(tmp_path):
 
     # The HTML report holds every table and figure, each on a page with its caption and settings.
     _check_html_report(tmp_path, out)
+
+
+def _check_provenance_and_statistics(out: Path, runs: pd.DataFrame) -> None:
+    """Every record names its commit, config hash and hardware; the tables' n and Δ agree with a hand
+    computation from runs.csv."""
+    import json
+
+    from dipbench.provenance import code_version
+
+    manifest = json.loads((out / "logs/plan.json").read_text())
+    assert set(runs["config_sha256"]) == set(manifest["config_sha256"].values()) and len(manifest["config_sha256"]) == 2
+    for experiment, digest in manifest["config_sha256"].items():
+        assert set(runs.loc[runs["experiment"] == experiment, "config_sha256"]) == {digest}
+    assert runs["cpu_model"].notna().all() and runs["torch_version"].notna().all() and (runs["threads"] >= 1).all()
+    assert set(runs["precision"]) <= {"fp32", "bf16"}
+    if code_version()["git_commit"]:
+        assert set(runs["git_commit"]) == {code_version()["git_commit"]}
+    provenance = (out / "tables/provenance.md").read_text()
+    assert code_version()["dipbench_version"] in provenance and "Config SHA-256" in provenance
+    for tex in (out / "tables").glob("dn_builtin*.tex"):
+        assert "Made by dipbench" in tex.read_text(), tex.name
+    # the versus-DIP table of dn, by hand from runs.csv: per-image means (one seed here), paired by image
+    dn = runs[(runs["experiment"] == "dn") & (runs["protocol"] == "dip_paper")]
+    means = dn.groupby(["image", "label"])["psnr"].mean().unstack()
+    delta = (means["nlm"] - means["dip"]).mean()
+    md = (out / "tables/dn_builtin.md").read_text()
+    assert f"| nlm | 2 | " in md and f" | {delta:+.2f} | " in md and "n too small (≥ 0.5)" in md
+    assert "| DIP | " in (out / "tables/dn_builtin.md").read_text().split("per image, mean ± standard")[1]
 
 
 def _check_html_report(workdir: Path, out: Path) -> None:

@@ -73,7 +73,8 @@ class Method:
     #: every other parameter must have its default's type.
     param_rules: ClassVar[dict[str, Rule]] = {}
     #: Whether the result depends on the run seed: True, False (deterministic: the workflow runs it once per
-    #: observation and counts that run for every seed), or the tasks where it does (e.g. a random init).
+    #: observation, and every comparison counts that one run once per image), or the tasks where it does (e.g. a
+    #: random init).
     seeded: ClassVar[bool | tuple[str, ...]] = True
     #: True for methods that need nothing of a task but its forward operator (DIP): they accept every
     #: registered task besides those listed in ``tasks`` (the tasks they were checked on).

@@ -30,7 +30,9 @@ def planned_steps(params: dict[str, Any], task: Any) -> int:
 
 
 def write_manifest(plan: Any, cores: int) -> Path:
-    """Write ``<results>/logs/plan.json``: every restore run's folder, label and planned steps."""
+    """Write ``<results>/logs/plan.json``: every restore run's folder, label and planned steps, and the
+    SHA-256 of each experiment's resolved configuration (:func:`config_hash` reads it back)."""
+    from ..provenance import config_sha256
     from ..tasks import make_task
 
     runs = []
@@ -42,8 +44,22 @@ def write_manifest(plan: Any, cores: int) -> Path:
         runs.append({"run_dir": key.run_dir, "label": f"{key.experiment}/{key.label}",
                      "steps": planned_steps(plan.method_params(key.experiment, key.label), task)})
     path = plan.results / MANIFEST
-    write_json(path, {"cores": int(cores), "runs": runs})
+    configs = {name: config_sha256(experiment) for name, experiment in plan.experiments.items()}
+    write_json(path, {"cores": int(cores), "runs": runs, "config_sha256": configs})
     return path
+
+
+def config_hash(results: str | os.PathLike | None, experiment: str | None) -> str | None:
+    """The SHA-256 of ``experiment``'s resolved configuration as the workflow that started last planned it
+    (from its manifest), or None without a manifest or that experiment."""
+    if not results or not experiment:
+        return None
+    try:
+        manifest = json.loads((Path(results) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = (manifest.get("config_sha256") or {}).get(experiment) if isinstance(manifest, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def estimate(results: str | os.PathLike) -> str | None:

@@ -17,7 +17,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import __version__
 from ..atomic import atomic_open, write_json
 from ..datasets import registry as datasets
 from ..errors import ImageError
@@ -25,6 +24,7 @@ from ..imaging.io import as_hwc, read_image, write_png
 from ..imaging.geometry import center_box
 from ..imaging.resize import square_resize
 from ..metrics import score
+from ..provenance import run_provenance
 from ..seeding import derive_seed
 from ..tasks import Observation, make_task
 
@@ -102,7 +102,7 @@ def prepare(spec: "ObservationSpec", dataset: str, image: str, seed: int, out: s
 
 def restore(obs_path: str | os.PathLike, method: str, params: dict[str, Any], seed: int, out_dir: str | os.PathLike,
             *, device: str = "auto", threads: int | None = None, progress: bool = False,
-            identity: dict[str, Any] | None = None) -> dict[str, Any]:
+            identity: dict[str, Any] | None = None, config_hash: str | None = None) -> dict[str, Any]:
     """Restore one observation; writes ``restored.png``, ``curve.csv`` (maybe empty) and ``run.json``.
 
     The method's seed is derived from the run identity (method, task and its parameters, dataset, image,
@@ -110,13 +110,17 @@ def restore(obs_path: str | os.PathLike, method: str, params: dict[str, Any], se
     run record.
     """
     return restore_seeds(obs_path, method, params, [seed], [out_dir], device=device, threads=threads,
-                         progress=progress, identity=identity)[0]
+                         progress=progress, identity=identity, config_hash=config_hash)[0]
 
 
 def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, Any], seeds: Sequence[int],
                   out_dirs: Sequence[str | os.PathLike], *, device: str = "auto", threads: int | None = None,
-                  progress: bool = False, identity: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                  progress: bool = False, identity: dict[str, Any] | None = None,
+                  config_hash: str | None = None) -> list[dict[str, Any]]:
     """Restore one observation once per seed, writing run k's files to ``out_dirs[k]``; returns the records.
+
+    Each record carries the run's provenance (:func:`dipbench.provenance.run_provenance`): the code's
+    commit, ``config_hash`` (the SHA-256 of the resolved configuration that planned the run), the hardware.
 
     The runs go through :meth:`Method.restore_many`, which fuses them into one fit for methods that can
     (DIP: one grouped network, equal to separate runs up to rounding) and runs them one by one
@@ -163,8 +167,7 @@ def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, An
             "runtime_s": runtime,
             "device": str(result.info.get("device", device if device != "auto" else "cpu")),
             "precision": result.info.get("precision", "fp32"),
-            "torch_version": _torch_version(),
-            "dipbench_version": __version__,
+            **run_provenance(result.info.get("device", device if device != "auto" else "cpu"), config_hash),
             "python": platform.python_version(),
             "info": {k: v for k, v in result.info.items() if k not in ("device", "precision")},
             "observation": str(obs_path),
@@ -181,10 +184,6 @@ def _set_threads(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
-
-
-def _torch_version() -> str | None:
-    return sys.modules["torch"].__version__ if "torch" in sys.modules else None
 
 
 def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json: str | os.PathLike, protocol: str,

@@ -205,9 +205,10 @@ class Plan:
         entry = self.method_entry(label)
         overrides = {**entry["params"], **self.experiments[experiment]["params"].get(label, {})}
         cls = get_method(entry["method"])
-        precision = self.config.get("precision")
-        if precision and "precision" in cls.defaults and "precision" not in overrides:
-            overrides["precision"] = precision
+        for key in ("precision", "environment"):  # config-wide values for every label that takes them
+            value = self.config.get(key)
+            if value and key in cls.defaults and key not in overrides:
+                overrides[key] = value
         return cls.resolve_params(self.experiments[experiment]["task"]["name"], overrides,
                                   smoke=self.config["smoke"])
 
@@ -240,7 +241,7 @@ class Plan:
 
     def run_seeds(self, experiment: str, label: str) -> list[int]:
         """The seeds a label runs: every seed of the experiment, or only the first for a method whose
-        result does not depend on the seed (``Method.seeded``); the report counts that run for each seed."""
+        result does not depend on the seed (``Method.seeded``); the report counts that one run once per image."""
         from ..methods import get_method
 
         seeds = list(self.experiments[experiment]["seeds"])

@@ -44,8 +44,9 @@ from .figures import (
 from .gallery import gallery_caption, gallery_figure, gallery_panels, gallery_title, is_gallery_task
 from .impedance import write_impedance_figures
 from .naming import file_stem
-from .records import load_records, share_unseeded_runs, write_tables
-from .tables import task_text, write_report_tables
+from .records import load_records, write_tables
+from .table_files import write_report_tables
+from .tables import task_text
 
 PATH_COLUMNS = ("restored", "curve", "observation")
 
@@ -61,14 +62,14 @@ def _relative(df: pd.DataFrame, results: Path) -> pd.DataFrame:
 
 def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], protocol: str | Sequence[str] = "dip_paper",
                  displays: Mapping[str, str] | None = None, grids: bool = True,
-                 exclude_images: Sequence[str] = (), seeds: Mapping[str, list[int]] | None = None,
+                 exclude_images: Sequence[str] = (),
                  references: Mapping[str, str] | None = None,
                  orders: Mapping[str, Sequence[str]] | None = None,
                  sweeps: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> pd.DataFrame:
     """Build every table and figure from the metric records; returns the records as a DataFrame. Tables are
     written for each ``protocol`` (the first one's in ``tables/``, the others' in ``protocols/<name>/tables/``);
     figures use the first.
-    ``seeds`` (the seeds of each experiment) counts a deterministic method's one run for each of them;
+    A deterministic method's one run per image counts once (the image is the unit of every comparison);
     ``references`` and ``orders`` (by experiment, as display names) set each table's reference method and
     row order; ``sweeps`` (:meth:`Plan.sweeps`) names the swept rows each sweep figure plots."""
     results = Path(results)
@@ -78,7 +79,7 @@ def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], prot
     write_tables(df, results)  # one row per run
     protocols = [protocol] if isinstance(protocol, str) else list(protocol)
     for i, name in enumerate(protocols):  # the first protocol's tables in tables/, the others' in protocols/<name>/
-        shown = share_unseeded_runs(df[df["protocol"] == name], dict(seeds or {}))
+        shown = df[df["protocol"] == name]
         shown = shown.assign(label=shown["display"])
         write_report_tables(shown, results if i == 0 else results / "protocols" / name, exclude_images=exclude_images,
                             references=dict(references or {}), orders=dict(orders or {}))

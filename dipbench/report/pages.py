@@ -4,9 +4,10 @@ what it shows and the experiment's task, protocol, images, seeds and method sett
 ``snakemake --report report.html`` collects these pages (the rule ``report_pages`` registers them,
 grouped by experiment and dataset, the reported-vs-reproduced tables first). Pages are named
 ``<experiment>.<dataset>.<order>.<item>.html``; ``order`` sorts them within a dataset: 0 reported vs
-reproduced, 1 PSNR and versus the reference, 2 SSIM, 3 without excluded images, 4 early stopping, 5 comparison plots, 6 learning
+reproduced, 1 PSNR, PSNR per image and versus the reference, 2 SSIM, 3 without excluded images, 4 early stopping, 5 comparison plots, 6 learning
 curves, 7 visual grids and galleries. The summary figure of the whole config is ``all.all.0.summary.html``, each
-noise-impedance figure (it spans experiments) ``all.all.1.noise_impedance_<dataset>_<image>.html``.
+noise-impedance figure (it spans experiments) ``all.all.1.noise_impedance_<dataset>_<image>.html``, the provenance of all
+results (commit, configuration hash, hardware) ``all.all.2.provenance.html``.
 A figure with an HTML fragment beside it (``<figure>.html``, e.g. the noise-impedance threshold table) shows
 it below the figure.
 """
@@ -37,7 +38,8 @@ details { margin-top: 1em; font-size: 0.9em; }
 """
 
 #: Table files (after ``<experiment>_<dataset>``) in report order, with what each shows.
-TABLES = (("_reported", 0, "reported vs reproduced"), ("", 1, "PSNR table"), ("_ssim", 2, "SSIM table"),
+TABLES = (("_reported", 0, "reported vs reproduced"), ("", 1, "PSNR table"),
+          ("_per_image", 1, "PSNR per image, mean and seed spread"), ("_ssim", 2, "SSIM table"),
           ("_excl", 3, "PSNR without excluded images"))
 #: Figure kinds (file name ending) in report order.
 FIGURES = (("_psnr.png", 5, "PSNR per image"), ("_ssim.png", 5, "SSIM per image"),
@@ -62,6 +64,10 @@ def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path
     for path in sorted((results / "figures").glob("noise_impedance_*.png")):
         written.append(_page(out / f"all.all.1.{path.stem}.html", "Noise impedance (the paper's fig. 2)",
                              _figure(path, captions), _config_context(impedance)))
+    provenance = results / "tables" / "provenance.html"
+    if provenance.is_file():
+        written.append(_page(out / "all.all.2.provenance.html", "Provenance: code, configuration and hardware",
+                             provenance.read_text(encoding="utf-8"), _config_context(runs)))
     if runs is None or runs.empty:
         return written
     for (experiment, dataset), sub in runs.groupby(["experiment", "dataset"], sort=False):

@@ -3,7 +3,8 @@
 A *record* is the flat JSON dict that one run leaves (one per experiment, method label, dataset, image and
 seed): identity (``experiment``, ``task``, ``task_slug``, ``dataset``, ``image``, ``method``, ``label``,
 ``seed``, ``protocol``), metrics (``psnr``, ``ssim``, optionally ``input_psnr``), effort (``runtime_s``),
-provenance (``method_version``, ``params``, ``device``, ``precision``), paths relative to the results folder
+provenance (``method_version``, ``params``, ``device``, ``precision`` and the code, configuration and
+hardware of :mod:`dipbench.provenance`), paths relative to the results folder
 (``restored``, ``curve``, ``observation``) and optional method-specific fields (``stop_step``,
 ``oracle_peak_psnr``, ...). Optional fields may be missing; the code here tolerates that.
 """
@@ -26,7 +27,9 @@ IDENTITY_COLUMNS = [
 ]
 METRIC_COLUMNS = ["psnr", "ssim", "input_psnr"]
 EFFORT_COLUMNS = ["runtime_s"]
-PROVENANCE_COLUMNS = ["method_version", "params", "device", "precision"]
+# what made the run (dipbench.provenance): code, configuration, hardware
+PROVENANCE_COLUMNS = ["method_version", "params", "device", "precision", "git_commit", "git_dirty", "dipbench_version",
+                      "config_sha256", "cpu_model", "gpu_name", "torch_version", "cuda_version", "threads"]
 PATH_COLUMNS = ["restored", "curve", "observation"]
 RECORD_COLUMNS = IDENTITY_COLUMNS + METRIC_COLUMNS + EFFORT_COLUMNS + PROVENANCE_COLUMNS + PATH_COLUMNS
 REQUIRED_COLUMNS = ["experiment", "task", "dataset", "image", "method", "seed", "psnr"]
@@ -37,7 +40,7 @@ GROUP_COLUMNS = ["experiment", "task", "dataset", "protocol", "label"]
 SUMMARY_METRICS = ("psnr", "ssim", "runtime_s")
 
 _FLOAT_COLUMNS = {"psnr", "ssim", "input_psnr", "runtime_s"}
-_STRING_COLUMNS = set(IDENTITY_COLUMNS) - {"seed"} | set(PROVENANCE_COLUMNS) | set(PATH_COLUMNS)
+_STRING_COLUMNS = set(IDENTITY_COLUMNS) - {"seed"} | set(PROVENANCE_COLUMNS) - {"git_dirty", "threads"} | set(PATH_COLUMNS)
 
 
 class RecordError(ValueError):
@@ -197,23 +200,3 @@ def write_tables(df: pd.DataFrame, out_dir: str | os.PathLike) -> dict[str, Path
     write_text(paths["runs"], to_csv_text(df))
     write_text(paths["summary"], to_csv_text(summarize(df)))
     return paths
-
-
-def share_unseeded_runs(df: pd.DataFrame, seeds: dict[str, list[int]]) -> pd.DataFrame:
-    """Count each run of a deterministic method (record ``seeded`` false, run once per observation) for
-    every seed of its experiment: one row per seed, marked ``shared_run``, so per-seed means, spreads and
-    paired comparisons treat it like any other method. ``seeds``: the seeds of each experiment."""
-    if df.empty or "seeded" not in df.columns:
-        return df
-    unseeded = df["seeded"].astype(str).str.lower().isin(["false", "0"])
-    copies = [df.assign(shared_run=False)]
-    for experiment, experiment_seeds in seeds.items():
-        rows = df[unseeded & (df["experiment"] == experiment)]
-        for seed in experiment_seeds:
-            extra = rows[rows["seed"] != seed]
-            if not extra.empty:
-                copies.append(extra.drop_duplicates(subset=[c for c in ("experiment", "label", "dataset", "image",
-                                                                          "protocol") if c in extra.columns])
-                              .assign(seed=seed, shared_run=True))
-    return pd.concat(copies, ignore_index=True)
-

@@ -29,7 +29,7 @@ from ..atomic import write_text
 from ..metrics import metric_facts
 from .naming import file_stem
 from .reported import reported_for_record
-from .stats import versus_reference
+from .stats import underfitted_reference_note
 
 AVG = "Avg."
 REPORTED = "Reported"
@@ -504,6 +504,9 @@ def metric_table(
         values[column] = values[AVG] - values.at[reference, AVG]
         table_decimals[column] = decimals
         signed_columns.add(column)
+        warning = underfitted_reference_note(per_run[per_run[metric].notna()], reference, metric)
+        if warning:
+            notes.append(warning)
     if metric == "psnr":
         _add_effort_columns(values, per_run, table_decimals)
 
@@ -604,7 +607,7 @@ def _row_order(sub: pd.DataFrame, order: Sequence[str] | None) -> list[str]:
 
 def _add_effort_columns(values: pd.DataFrame, runs: pd.DataFrame, decimals: dict[str, int]) -> None:
     """"s/run": each row's median runtime in seconds; "steps": its median steps where iterative."""
-    own = runs[~runs["shared_run"].astype(bool)] if "shared_run" in runs.columns else runs
+    own = runs
     if "runtime_s" in own.columns and own["runtime_s"].notna().any():
         values["s/run"] = own.groupby("_row")["runtime_s"].median().reindex(values.index)
         decimals["s/run"] = 1
@@ -780,131 +783,3 @@ def _budget_text(runs: pd.DataFrame) -> str:
         return ""
     budgets = sorted({json.loads(text).get("steps") for text in runs["params_resolved"].dropna()} - {None})
     return f" of {', '.join(map(str, budgets))} steps" if budgets else ""
-
-
-# --------------------------------------------------------------------------------------------------------------
-# files
-
-
-def versus_reference_table(df: pd.DataFrame, experiment: str, dataset: str, reference: str, metric: str = "psnr",
-                           order: Sequence[str] | None = None) -> Table | None:
-    """Each method against ``reference`` over the (image, seed) pairs both ran (:mod:`.stats`): pairs,
-    wins / ties / losses, mean Δ with its 95% confidence interval and the Wilcoxon signed-rank p-value.
-    None where the reference or any other method is missing."""
-    sub = _subset(df, experiment, dataset)
-    if sub.empty or metric not in sub.columns:
-        return None
-    sub = sub[sub[metric].notna()]  # no-reference runs (no ground truth) have no value to pair
-    if sub.empty:
-        return None
-    sub = sub.assign(_row=_row_names(sub).values)
-    if reference not in set(sub["_row"]) or sub["_row"].nunique() < 2:
-        return None
-    facts = metric_facts(metric)
-    summary = versus_reference(sub, reference, metric, facts.decimals, facts.higher_is_better, row="_row")
-    rows = [r for r in _row_order(sub, order) if r in summary.index]
-    summary = summary.reindex(rows)
-    values = pd.DataFrame({"Pairs": summary["pairs"], "Wins": summary["wins"], "Ties": summary["ties"],
-                           "Losses": summary["losses"], f"Mean {DELTA}": summary["mean_delta"]}, index=rows)
-    d = facts.decimals
-    text = pd.DataFrame({
-        "95% CI": [f"[{lo:+.{d}f}, {hi:+.{d}f}]" if np.isfinite(lo) else "–"
-                   for lo, hi in zip(summary["ci_low"], summary["ci_high"])],
-        "p (Wilcoxon)": ["–" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}") for p in summary["p"]],
-    }, index=rows)
-    values = values.join(text.map(lambda _: np.nan))
-    unit = f" ({facts.unit})" if facts.unit else ""
-    return Table(
-        values=values, text=text, decimals={"Pairs": 0, "Wins": 0, "Ties": 0, "Losses": 0, f"Mean {DELTA}": d},
-        signed={f"Mean {DELTA}"},
-        caption=(f"{task_text(str(sub['task'].iloc[0]), sub)} ({experiment}) on {dataset}: {facts.label}{unit} of "
-                 f"each method versus {reference}, paired over (image, seed)."),
-        notes=[f"Wins / ties / losses: pairs where the method is better than, equal to at {d} decimals, or worse "
-               f"than {reference}. Mean {DELTA} = method − {reference}, with its 95% confidence interval "
-               "(Student's t over the pairs). p: two-sided Wilcoxon signed-rank test over the pairs (zero "
-               "differences dropped); a deterministic method's one run counts for every seed."],
-    )
-
-
-def write_report_tables(
-    df: pd.DataFrame,
-    out_dir: str | os.PathLike,
-    *,
-    metrics: Sequence[str] = ("psnr", "ssim"),
-    exclude_images: Iterable[str] = (),
-    references: dict[str, str] | None = None,
-    orders: dict[str, Sequence[str]] | None = None,
-) -> list[Path]:
-    """Write the tables of every (experiment, dataset) under ``<out_dir>/tables/``.
-
-    Per pair: ``<experiment>_<dataset>.md`` (every metric with values, the table without ``exclude_images``
-    when some of them occur, and the reported-vs-reproduced table) and LaTeX floats labelled
-    ``tab:<file stem>`` (:meth:`Table.to_latex`): ``<experiment>_<dataset>.tex`` (PSNR), ``..._ssim.tex``,
-    ``..._excl.tex``, ``..._reported.tex`` and ``<experiment>_<dataset>_<label>_es.tex`` per early-stopping
-    label.
-    Also ``tables/README.md``, the index concatenating all Markdown tables. Returns the paths written.
-    """
-    tables = Path(out_dir) / "tables"
-    exclude_images = [str(i) for i in exclude_images]
-    written: list[Path] = []
-    index_parts = ["# Result tables", ""]
-    if df.empty:
-        index_parts.append("No results yet.")
-    pairs = df[["experiment", "dataset"]].drop_duplicates().itertuples(index=False) if not df.empty else []
-    for experiment, dataset in pairs:
-        stem = file_stem(experiment, dataset)
-        md = [f"## {experiment} on {dataset}", ""]
-        sub = _subset(df, experiment, dataset)
-        unscored = no_reference_images(sub)
-        if unscored and len(unscored) == sub["image"].astype(str).nunique():
-            # only no-reference runs: nothing to score, the figures are the result (a table of a mix
-            # leaves the unscored images out and says so in a note)
-            md += [f"No ground truth for {'image' if len(unscored) == 1 else 'images'} {', '.join(unscored)}: "
-                   "no PSNR or SSIM; see the figures (learning curves, gallery).", ""]
-        for metric in metrics:
-            if metric not in sub.columns or sub[metric].notna().sum() == 0:
-                continue
-            reference, order = (references or {}).get(experiment), (orders or {}).get(experiment)
-            table = metric_table(df, experiment, dataset, metric, reference=reference, order=order)
-            md += [table.to_markdown(), ""]
-            suffix = "" if metric == "psnr" else "_" + file_stem(metric)
-            written.append(_write_latex(tables / f"{stem}{suffix}.tex", table))
-            present = {_norm(i) for i in sub["image"].astype(str)}
-            if metric == "psnr" and any(_norm(i) in present for i in exclude_images):
-                excl = metric_table(df, experiment, dataset, metric, exclude_images=exclude_images,
-                                    reference=reference, order=order)
-                md += [excl.to_markdown(), ""]
-                written.append(_write_latex(tables / f"{stem}_excl.tex", excl))
-        labels = sub["label"].dropna().astype(str).unique() if "label" in sub.columns else []
-        for label in labels:
-            es_table = early_stopping_table(df, experiment, dataset, label)
-            if es_table is not None:
-                md += [es_table.to_markdown(), ""]
-                written.append(_write_latex(tables / f"{file_stem(experiment, dataset, label)}_es.tex", es_table))
-        reference = (references or {}).get(experiment)
-        versus = versus_reference_table(df, experiment, dataset, reference, order=(orders or {}).get(experiment)) \
-            if reference else None
-        if versus is not None:
-            md += [versus.to_markdown(), ""]
-            written.append(_write_latex(tables / f"{stem}_vs_{file_stem(reference)}.tex", versus))
-        rep = reported_table(df, experiment, dataset)
-        if rep is not None:
-            md += [rep.to_markdown(), ""]
-            written.append(_write_latex(tables / f"{stem}_reported.tex", rep))
-        text = "\n".join(md).rstrip() + "\n"
-        written.append(_write(tables / f"{stem}.md", text))
-        index_parts += [text]
-    written.append(_write(tables / "README.md", "\n".join(index_parts).rstrip() + "\n"))
-    return written
-
-
-def _write(path: Path, text: str) -> Path:
-    write_text(path, text)
-    return path
-
-
-def _write_latex(path: Path, table: Table) -> Path:
-    """``table`` as a LaTeX float labelled ``tab:<file stem>``, and as an HTML fragment beside it (for the
-    workflow's HTML report, :mod:`dipbench.report.pages`)."""
-    _write(path.with_suffix(".html"), table.to_html())
-    return _write(path, table.to_latex(label=f"tab:{path.stem}"))

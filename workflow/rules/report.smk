@@ -10,7 +10,6 @@ rule report:
                                      for exp in PLAN.experiments.values() for label in exp["methods"]}),
         protocol=lambda wc: PLAN.protocols,
         exclude=lambda wc: as_json(PLAN.config["exclude_images"]),
-        seeds=lambda wc: as_json({name: exp["seeds"] for name, exp in PLAN.experiments.items()}),
         references=lambda wc: as_json({name: PLAN.method_entry(PLAN.reference(name))["display"]
                                        for name in PLAN.experiments if PLAN.reference(name)}),
         sweeps=lambda wc: as_json({name: PLAN.sweeps(name) for name in PLAN.experiments if PLAN.sweeps(name)}),
@@ -26,7 +25,7 @@ rule report:
         write_text(listing, "\n".join(input) + "\n")
         shell(
             "dipbench job report {params.plugins:q} --results {R:q} --metrics-list {listing:q} --protocol {params.protocol:q}"
-            " --displays {params.displays:q} --exclude-images {params.exclude:q} --seeds {params.seeds:q}"
+            " --displays {params.displays:q} --exclude-images {params.exclude:q}"
             " --references {params.references:q} --order {params.order:q} --sweeps {params.sweeps:q}"
             " 2>&1 | tee {log:q}"
         )

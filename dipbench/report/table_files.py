@@ -1,0 +1,134 @@
+"""Writing the report's tables: every table of every (experiment, dataset) as Markdown, LaTeX and an HTML
+fragment, the index ``tables/README.md`` and the provenance section.
+
+Each LaTeX float ends with a provenance footnote (:func:`.provenance_table.provenance_note`) naming the
+commit, configuration hash and hardware of the runs it shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from ..atomic import write_text
+from .comparison import per_image_table, versus_reference_table
+from .naming import file_stem
+from .provenance_table import provenance_note, provenance_table
+from .stats import underfitted_reference_note
+from .tables import (
+    Table,
+    _norm,
+    _row_names,
+    _subset,
+    early_stopping_table,
+    metric_table,
+    no_reference_images,
+    reported_table,
+)
+
+
+def write_report_tables(
+    df: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    *,
+    metrics: Sequence[str] = ("psnr", "ssim"),
+    exclude_images: Iterable[str] = (),
+    references: dict[str, str] | None = None,
+    orders: dict[str, Sequence[str]] | None = None,
+) -> list[Path]:
+    """Write the tables of every (experiment, dataset) under ``<out_dir>/tables/``.
+
+    Per pair: ``<experiment>_<dataset>.md`` (every metric with values, the table without ``exclude_images``
+    when some of them occur, the per-image table, the comparison with the reference and the
+    reported-vs-reproduced table) and LaTeX floats labelled ``tab:<file stem>`` (:meth:`Table.to_latex`):
+    ``<experiment>_<dataset>.tex`` (PSNR), ``..._ssim.tex``, ``..._excl.tex``, ``..._per_image.tex``,
+    ``..._vs_<reference>.tex``, ``..._reported.tex`` and ``<experiment>_<dataset>_<label>_es.tex`` per
+    early-stopping label. Also ``tables/provenance.md`` (and ``.tex``, ``.html``) and ``tables/README.md``,
+    the index: warnings first (an under-fitted reference), then all Markdown tables, then the provenance.
+    Returns the paths written.
+    """
+    tables = Path(out_dir) / "tables"
+    exclude_images = [str(i) for i in exclude_images]
+    written: list[Path] = []
+    index_parts = ["# Result tables", ""]
+    warnings: list[str] = []
+    if df.empty:
+        index_parts.append("No results yet.")
+    pairs = df[["experiment", "dataset"]].drop_duplicates().itertuples(index=False) if not df.empty else []
+    for experiment, dataset in pairs:
+        stem = file_stem(experiment, dataset)
+        md = [f"## {experiment} on {dataset}", ""]
+        sub = _subset(df, experiment, dataset)
+        footnote = provenance_note(sub)
+        reference, order = (references or {}).get(experiment), (orders or {}).get(experiment)
+
+        def add(table: Table | None, name: str) -> None:
+            if table is not None:
+                md.extend([table.to_markdown(), ""])
+                written.append(_write_latex(tables / f"{name}.tex", table, footnote))
+
+        unscored = no_reference_images(sub)
+        if unscored and len(unscored) == sub["image"].astype(str).nunique():
+            # only no-reference runs: nothing to score, the figures are the result (a table of a mix
+            # leaves the unscored images out and says so in a note)
+            md += [f"No ground truth for {'image' if len(unscored) == 1 else 'images'} {', '.join(unscored)}: "
+                   "no PSNR or SSIM; see the figures (learning curves, gallery).", ""]
+        for metric in metrics:
+            if metric not in sub.columns or sub[metric].notna().sum() == 0:
+                continue
+            suffix = "" if metric == "psnr" else "_" + file_stem(metric)
+            add(metric_table(df, experiment, dataset, metric, reference=reference, order=order), stem + suffix)
+            present = {_norm(i) for i in sub["image"].astype(str)}
+            if metric == "psnr" and any(_norm(i) in present for i in exclude_images):
+                add(metric_table(df, experiment, dataset, metric, exclude_images=exclude_images,
+                                 reference=reference, order=order), f"{stem}_excl")
+            if metric == "psnr":
+                add(per_image_table(df, experiment, dataset, metric, order=order), f"{stem}_per_image")
+                warning = _underfitted(sub, reference, metric)
+                if warning:
+                    warnings.append(f"{experiment} on {dataset}: {warning}")
+        labels = sub["label"].dropna().astype(str).unique() if "label" in sub.columns else []
+        for label in labels:
+            add(early_stopping_table(df, experiment, dataset, label), f"{file_stem(experiment, dataset, label)}_es")
+        if reference:
+            add(versus_reference_table(df, experiment, dataset, reference, order=order),
+                f"{stem}_vs_{file_stem(reference)}")
+        add(reported_table(df, experiment, dataset), f"{stem}_reported")
+        text = "\n".join(md).rstrip() + "\n"
+        written.append(_write(tables / f"{stem}.md", text))
+        index_parts += [text]
+    if warnings:
+        index_parts[2:2] = ["## Warnings", "", *[f"- {w}" for w in warnings], ""]
+    if not df.empty:
+        provenance = provenance_table(df)
+        written.append(_write(tables / "provenance.md", provenance.to_markdown()))
+        written.append(_write_latex(tables / "provenance.tex", provenance))
+        index_parts += ["## Provenance", "", provenance.to_markdown()]
+    written.append(_write(tables / "README.md", "\n".join(index_parts).rstrip() + "\n"))
+    return written
+
+
+def _underfitted(sub: pd.DataFrame, reference: str | None, metric: str) -> str | None:
+    if not reference:
+        return None
+    scored = sub[sub[metric].notna()]
+    return underfitted_reference_note(scored.assign(_row=_row_names(scored).values), reference, metric) \
+        if not scored.empty else None
+
+
+def _write(path: Path, text: str) -> Path:
+    write_text(path, text)
+    return path
+
+
+def _write_latex(path: Path, table: Table, footnote: str | None = None) -> Path:
+    """``table`` as a LaTeX float labelled ``tab:<file stem>`` (``footnote`` as its last note), and as an
+    HTML fragment beside it (for the workflow's HTML report, :mod:`dipbench.report.pages`)."""
+    _write(path.with_suffix(".html"), table.to_html())
+    if footnote:
+        table = dataclasses.replace(table, notes=[*table.notes, footnote])
+    return _write(path, table.to_latex(label=f"tab:{path.stem}"))
