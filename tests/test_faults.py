@@ -163,6 +163,30 @@ def test_output_format_follows_the_extension(tmp_path, clean_png):
         assert image.format == "TIFF"
 
 
+@pytest.mark.parametrize("sidecar", [".curve.csv", ".curve.png", ".curve.pdf"])
+def test_an_existing_sidecar_the_user_did_not_name_is_never_replaced(tmp_path, clean_png, capsys, monkeypatch, sidecar):
+    mine = tmp_path / f"res{sidecar}"
+    mine.write_bytes(b"the user's own file")
+    monkeypatch.setattr("dipbench.methods.dip.method.DIP.restore", lambda *a: pytest.fail("the fit ran"))
+    out = tmp_path / "res.png"
+    assert main(["restore", str(clean_png), "--task", "denoise", "--simulate", "-o", str(out), *TINY_DIP]) == 2
+    err = _one_line(capsys)
+    assert f"{mine} exists" in err and "--overwrite" in err
+    assert mine.read_bytes() == b"the user's own file" and not out.exists()
+
+
+def test_overwrite_replaces_the_sidecars_and_help_says_so(tmp_path, clean_png, capsys):
+    out = tmp_path / "res.png"
+    (tmp_path / "res.curve.csv").write_text("old")
+    args = ["restore", str(clean_png), "--task", "denoise", "--simulate", "-o", str(out), *TINY_DIP]
+    assert main(args + ["--overwrite"]) == 0
+    assert (tmp_path / "res.curve.csv").read_text().startswith("step,loss")
+    assert main(args) == 2  # a second run without the flag: the curve files are now there
+    with pytest.raises(SystemExit):
+        main(["restore", "--help"])
+    assert "--overwrite" in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------------------ image sizes and scales
 @pytest.mark.parametrize("method", ["dip", "tv", "bicubic", "no_prior"])
 def test_sr_at_scale_3_works_for_every_sr_method(smooth_rgb, method):
