@@ -79,6 +79,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from .methods.contract import run_method
     from .metrics import score
     from .seeding import derive_seed
+    from .threads import set_threads
 
     out = Path(args.output)
     curve_csv, curve_png = out.with_suffix(".curve.csv"), out.with_suffix(".curve.png")
@@ -86,13 +87,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
     for path in (out, curve_csv, curve_png, curve_png.with_suffix(".pdf")):
         _check_output(path, [p for p in inputs if p])
     _refuse_existing_sidecars(out, overwrite=args.overwrite)
+    threads = _restore_threads(args.threads)
     obs = build_observation(args)
     params = _key_values(args.param)
     if args.steps is not None:
         params["steps"] = args.steps
     method = get_method(args.method)(obs.task, **params)
+    set_threads(threads)  # again: the method's module may have imported torch
     seed = derive_seed("cli-run", args.method, args.input_id, args.seed)
-    context = RunContext(seed=seed, device=args.device, progress=not args.quiet)
+    context = RunContext(seed=seed, device=args.device, progress=not args.quiet, threads=threads)
     result = run_method(method, obs, [context])[0]  # the output contract: dipbench.methods.contract
     write_image(out, result.image)
     print(f"wrote {out}")
@@ -111,6 +114,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
                         target=obs.target)
         print(f"PSNR {metrics['psnr']:.2f} dB  SSIM {metrics['ssim']:.4f}  (protocol {args.protocol})")
     return 0
+
+
+def _restore_threads(given: int | None) -> int:
+    """``--threads``, or the workflow's rule (:func:`dipbench.threads.default_threads`); applied at once,
+    with a one-line warning when it exceeds the free cores."""
+    from .threads import default_threads, oversubscription, set_threads
+
+    threads = default_threads() if given is None else given
+    set_threads(threads)
+    warning = oversubscription(threads) if given is not None else None
+    if warning:
+        print(f"dipbench: warning: {warning}", file=sys.stderr)
+    return threads
 
 
 def _extra_input_names() -> list[str]:
@@ -163,11 +179,17 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from .methods import available_methods
+    import shutil
 
-    for name, cls in available_methods().items():
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{name:12s} v{cls.version:3s} tasks: {cls.tasks_text():36s} {doc}")
+    from .methods import available_methods
+    from .plaintext import first_line, text_table
+
+    rows = [(name, str(cls.version), cls.tasks_text(), first_line(cls.__doc__))
+            for name, cls in available_methods().items()]
+    name_width = max(len(row[0]) for row in rows)
+    width = shutil.get_terminal_size((120, 24)).columns  # the description takes what the terminal has left
+    print(text_table(("method", "version", "tasks", "description"), rows,
+                     (None, None, 30, max(30, width - name_width - 7 - 30 - 6))))
     return 0
 
 
@@ -253,6 +275,16 @@ def _device_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _add_task_options(parser: argparse.ArgumentParser) -> None:
     """``--<parameter>`` for every registered task's CLI parameters (typed by the task's default value; a
     default of None reads the text as YAML: ``--quality 10`` is 10, ``--weights a.pth`` a string) and
@@ -272,13 +304,14 @@ def _add_task_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{param}", type=kind, help=f"{help_text} ({', '.join(tasks)}; default: the task's)")
     for extra, tasks in inputs.items():
         note = ", non-zero = known pixel" if extra == "mask" else ""
-        parser.add_argument(f"--{extra}", metavar="FILE", help=f"{extra} image{note} ({', '.join(tasks)})")
+        parser.add_argument(f"--{extra}", metavar="FILE", help=f"{extra} image{note} ({', '.join(tasks)}; default: none)")
 
 
 def _plugin_parent() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--plugin", action="append", default=[], metavar="FILE",
-                        help="a .py file or module that registers methods or tasks (repeatable; also $DIPBENCH_PLUGINS)")
+                        help="a .py file or module that registers methods or tasks (repeatable; also $DIPBENCH_PLUGINS; "
+                             "default: none)")
     return parent
 
 
@@ -296,11 +329,12 @@ def _plugins_in(argv: list[str]) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     from .metrics import protocol_names
+    from .plaintext import plain
     from .tasks import task_names
 
     plugin = _plugin_parent()
 
-    parser = argparse.ArgumentParser(prog="dipbench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="dipbench", description=plain(__doc__.splitlines()[0]))
     parser.add_argument("--debug", action="store_true", help="show a traceback instead of a one-line error")
     parser.add_argument("--plugin", action="append", default=[], metavar="FILE", dest="plugins_before_command",
                         help="a .py file or module that registers methods or tasks (repeatable; also after the command)")
@@ -308,19 +342,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("restore", help="restore one image with one method", parents=[plugin])
     p.add_argument("input", help="the degraded image (noisy / low-resolution / with holes), or a clean one with --simulate")
-    p.add_argument("--task", required=True, choices=task_names())
-    p.add_argument("--method", default="dip")
+    p.add_argument("--task", required=True, choices=task_names(), metavar="TASK",
+                   help=f"the restoration task: {', '.join(task_names())} (required)")
+    p.add_argument("--method", default="dip",
+                   help="a registered method ('dipbench methods' lists them and their tasks; default: dip)")
     _add_task_options(p)
     p.add_argument("--simulate", action="store_true",
-                   help="INPUT is clean: simulate the degradation (noise, LR by Lanczos, random mask) and score against it")
-    p.add_argument("--steps", type=int, help="optimisation steps (dip, tv); default: the paper's")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="any method parameter (JSON value)")
-    p.add_argument("--gt", help="ground truth, to print PSNR/SSIM")
-    p.add_argument("--protocol", default="dip_paper", choices=protocol_names())
-    p.add_argument("--device", default="auto", type=_device_name, help="auto, cpu, mps, cuda or cuda:N")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("-o", "--output", required=True, help="output PNG")
+                   help="INPUT is clean: simulate the degradation (noise, LR by Lanczos, random mask) and score "
+                        "against it (default: off, INPUT is the degraded image)")
+    p.add_argument("--steps", type=int, help="optimisation steps of an iterative method (DIP and its family; "
+                                             "TV for sr and inpainting; default: the method's, the paper's for DIP)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="any method parameter, the value read as JSON (repeatable; default: the method's)")
+    p.add_argument("--gt", metavar="FILE", help="ground truth, to print PSNR/SSIM (default: none)")
+    p.add_argument("--protocol", default="dip_paper", choices=protocol_names(), metavar="PROTOCOL",
+                   help=f"how PSNR/SSIM are computed: {', '.join(protocol_names())} (default: dip_paper)")
+    p.add_argument("--device", default="auto", type=_device_name,
+                   help="auto, cpu, mps, cuda or cuda:N (default: auto, a GPU where there is one)")
+    p.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="CPU threads (default: the workflow's rule, one thread per job unless cores are idle: "
+                        "the cores minus the 1-minute load average, so all of them on an idle machine and 1 "
+                        "on a busy one; more threads than free cores prints a warning)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the run, mixed with the image's content (default: 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (default: a bar, or a line per 10%% in a log)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="output image, .png/.tif/.bmp/.ppm; OUT.curve.csv and OUT.curve.png go beside it (required)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing OUT.curve.csv / .curve.png / .curve.pdf beside the output (default: refuse "
                         "to run if one exists; OUT itself, the file you name, is always replaced)")

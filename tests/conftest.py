@@ -16,6 +16,18 @@ SHARED = REPO.parent / "shared" / "datasets"
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread_after_each_test():
+    """Put torch back on one thread after a test whose ``dipbench restore`` chose its own count."""
+    omp = os.environ.get("OMP_NUM_THREADS")
+    yield
+    torch.set_num_threads(1)
+    if omp is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = omp
+
+
 def needs_shared():
     return pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared dataset mirror not found at {SHARED}")
 

@@ -64,3 +64,65 @@ def test_mask_size_mismatch_is_one_line(tmp_path, clean_png, capsys):
 def test_unknown_method_is_one_line(tmp_path, clean_png, capsys):
     assert main(["restore", str(clean_png), "--task", "denoise", "--method", "dpi", "-o", str(tmp_path / "o.png")]) == 2
     assert "unknown method 'dpi'" in _one_line_error(capsys)
+
+
+# ------------------------------------------------------------------------------ threads, help, methods
+def _subparsers(parser, prefix=""):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{prefix}{name}", sub
+                yield from _subparsers(sub, f"{prefix}{name} ")
+
+
+def test_free_cores_subtract_the_rounded_load_average():
+    from dipbench.threads import free_cores
+
+    assert [free_cores(load, 2) for load in (0.0, 0.4, 0.6, 1.4, 1.6, 9.0)] == [2, 2, 1, 1, 1, 1]
+    assert free_cores(2.5, 8) == 5 and free_cores(0.2, 8) == 8
+
+
+def test_restore_help_names_threads_and_every_default_in_plain_text():
+    from dipbench.cli import build_parser
+
+    parser = build_parser()
+    subs = dict(_subparsers(parser))
+    restore = [a for a in subs["restore"]._actions if a.dest != "help" and a.option_strings]
+    assert "threads" in {a.dest for a in restore}
+    for action in restore:
+        assert action.help and ("default" in action.help or "required" in action.help), action.option_strings
+    for name, sub in [("dipbench", parser), *subs.items()]:
+        text = sub.format_help()
+        assert "``" not in text and ":data:" not in text and ":class:" not in text, name
+
+
+def test_restore_warns_once_when_threads_exceed_the_free_cores(tmp_path, smooth_rgb, capsys, monkeypatch):
+    import os
+
+    import torch
+
+    lr = tmp_path / "lr.png"
+    write_png(lr, smooth_rgb[::4, ::4])
+    monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))  # every core busy: 1 free
+    args = ["restore", str(lr), "--task", "sr", "--scale", "4", "--method", "bicubic"]
+    assert main([*args, "--threads", "2", "-o", str(tmp_path / "a.png")]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "2 threads but only 1 of" in warnings[0] and "--threads 1" in warnings[0]
+    assert torch.get_num_threads() == 2
+    assert main([*args, "-o", str(tmp_path / "b.png")]) == 0  # the default follows the rule: no warning
+    assert "warning" not in capsys.readouterr().err and torch.get_num_threads() == 1
+
+
+def test_methods_is_an_aligned_table(capsys):
+    assert main(["methods"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0]
+    assert header.split() == ["method", "version", "tasks", "description"]
+    starts = [header.index(word) for word in ("version", "tasks", "description")]
+    for line in lines[1:]:
+        for start in starts:  # every column starts at the header's position (continuation lines too)
+            assert line[start - 2:start] == "  " or len(line) <= start, line
+    names = [line.split()[0] for line in lines[1:] if not line.startswith(" ")]
+    assert {"dip", "tv", "input", "zs_n2n"} <= set(names) and "``" not in "\n".join(lines)

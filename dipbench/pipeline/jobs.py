@@ -27,6 +27,7 @@ from ..metrics import score
 from ..provenance import run_provenance
 from ..seeding import derive_seed
 from ..tasks import Observation, make_task
+from ..threads import set_threads as _set_threads
 
 def make_observation(spec: "ObservationSpec", dataset: str, image: str, seed: int,
                      mirror: str | None = None) -> Observation:
@@ -177,13 +178,6 @@ def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, An
             print(f"dipbench: warning: {result.info['divergence']} ({out_dir})", file=sys.stderr)
         records.append(record)
     return records
-
-
-def _set_threads(threads: int) -> None:
-    """Limit CPU threads: OMP_NUM_THREADS for libraries not yet imported, torch's setting if it is."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
 
 
 def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json: str | os.PathLike, protocol: str,
