@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Iterable, Sequence, Union
 
 import numpy as np
-import yaml
-
 from ..errors import ChecksumError, ConfigError, DownloadError
 from ..imaging.io import read_image
+from ..yamlio import load_yaml_file
 from .download import DEADLINE, CacheWarning, FileEntry, check_options, fetch_file, sha256_of
 
 REGISTRY_DIR = Path(__file__).resolve().parent / "data"
@@ -130,8 +129,8 @@ class Dataset:
 def _registry() -> dict[str, Dataset]:
     index_path = REGISTRY_DIR / "index.yaml"
     try:
-        index = yaml.safe_load(index_path.read_text(encoding="utf-8"))["datasets"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        index = load_yaml_file(index_path, "dataset registry")["datasets"]
+    except (KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read the dataset registry {index_path}: {exc}") from None
     if not isinstance(index, dict):
         raise ConfigError(f"{index_path}: 'datasets' must be a mapping of dataset name to settings")

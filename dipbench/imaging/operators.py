@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .resize import lanczos2_kernel
+from .resize import lanczos2_kernel, resize_matrix
 
 
 class LanczosDownsampler(torch.nn.Module):
@@ -30,3 +30,23 @@ class LanczosDownsampler(torch.nn.Module):
         padded = F.pad(x, self.pad, mode="replicate")
         weight = self.kernel.to(dtype=x.dtype).expand(channels, 1, -1, -1)
         return F.conv2d(padded, weight, stride=self.factor, groups=channels)
+
+
+class MatlabBicubicDownsampler(torch.nn.Module):
+    """The SR forward operator of ``lr_kernel: bicubic``: MATLAB's antialiased bicubic ``imresize(x, 1/f)``
+    (:func:`~dipbench.imaging.resize.imresize_matlab`, the degradation that made the LR image) as two fixed
+    linear maps, rows then columns: (N, C, H, W) -> (N, C, H/f, W/f) for the H x W it was built for. Equal to
+    the numpy resize up to float rounding (the simulation clips its output to [0, 1]; this does not)."""
+
+    def __init__(self, height: int, width: int, factor: int):
+        super().__init__()
+        self.size = (height, width)
+        rows = torch.as_tensor(resize_matrix(height, 1.0 / factor), dtype=torch.float32)
+        cols = torch.as_tensor(resize_matrix(width, 1.0 / factor), dtype=torch.float32)
+        self.register_buffer("rows", rows, persistent=False)  # (H/f, H)
+        self.register_buffer("cols", cols.T.contiguous(), persistent=False)  # (W, W/f)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[-2:]) != self.size:
+            raise ValueError(f"bicubic downsampler built for {self.size}, got {tuple(x.shape[-2:])}")
+        return self.rows.to(x.dtype) @ x @ self.cols.to(x.dtype)

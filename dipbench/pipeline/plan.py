@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,15 +25,47 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import jsonschema
-import yaml
 
 from ..datasets import registry as datasets
 from ..errors import ConfigError
 from ..plugins import env_plugins, load_plugins
 from ..metrics import protocol_names
 from ..tasks import make_task, task_names
+from ..yamlio import load_yaml_file
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
+#: The repository this package was installed from (an editable install), if it is one, and its folders
+#: that hold source rather than outputs: a results folder there would mix outputs into the code.
+REPOSITORY = Path(__file__).resolve().parents[2]
+SOURCE_FOLDERS = (".git", "benchmarks", "config", "datasets", "dipbench", "docs", "examples", "profiles", "tests",
+                  "workflow")
+
+
+def check_results_folder(value: Any) -> Path:
+    """The ``results`` folder, refused with a :class:`ConfigError` when it is empty, the filesystem root,
+    the current directory (``.``, where Snakemake runs), the repository or one of its source folders (or
+    inside one), or an existing file. Relative paths are taken from the current directory."""
+    text = str(value)
+    if not text.strip():
+        raise ConfigError("results is empty: name a folder for the outputs, e.g. results")
+    resolved = Path(text).expanduser().resolve()
+    why = None
+    if resolved == Path(resolved.anchor):
+        why = "the filesystem root"
+    elif resolved == Path.cwd().resolve():
+        why = "the current directory; the outputs need a folder of their own"
+    elif (REPOSITORY / "Snakefile").is_file():
+        if resolved == REPOSITORY:
+            why = "the repository itself"
+        for name in SOURCE_FOLDERS:
+            folder = REPOSITORY / name
+            if resolved == folder or folder in resolved.parents:
+                why = f"inside the repository's source folder {name}/"
+    if why is None and resolved.exists() and not resolved.is_dir():
+        why = "an existing file"
+    if why:
+        raise ConfigError(f"results {text!r} is {why}: choose another folder, e.g. results")
+    return resolved
 
 
 @dataclass(frozen=True)
@@ -78,7 +111,7 @@ class ObservationSpec:
 
 def config_schema() -> dict[str, Any]:
     """The config's JSON schema, with the registered task names and metric protocols as its enums."""
-    schema = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = load_yaml_file(SCHEMA_PATH, "config schema")
     schema["properties"]["protocols"]["items"] = {"enum": protocol_names()}
     experiment = schema["properties"]["experiments"]["additionalProperties"]
     experiment["properties"]["task"]["properties"]["name"] = {"enum": task_names()}
@@ -104,13 +137,7 @@ def load_config(source: str | os.PathLike | dict) -> "Plan":
     if isinstance(source, dict):
         config = copy.deepcopy(source)
     else:
-        path = Path(source)
-        try:
-            config = yaml.safe_load(path.read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        config = load_yaml_file(source) or {}  # a duplicate key is an error (dipbench.yamlio)
     validator = _validator()
     for key, sub in validator.schema["properties"].items():  # `snakemake --config key=true` passes a string
         if sub.get("type") == "boolean" and isinstance(config.get(key), str):
@@ -120,10 +147,31 @@ def load_config(source: str | os.PathLike | dict) -> "Plan":
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
         raise ConfigError(f"invalid config at {where}: {first.message}")
+    check_no_repeats(config)
     expand_sweeps(config)
     plan = Plan(config)
     plan.check()
     return plan
+
+
+def check_no_repeats(config: dict[str, Any]) -> None:
+    """Refuse a value listed twice where each entry makes its own rows or jobs: an experiment's methods,
+    seeds and datasets, an image subset, the protocols, the plugins, a sweep's values (:class:`ConfigError`
+    naming where and what)."""
+    lists = [("protocols", config["protocols"]), ("plugins", config["plugins"])]
+    for name, exp in config["experiments"].items():
+        lists += [(f"experiment {name!r} {key}", exp.get(key, [])) for key in ("methods", "seeds", "datasets")]
+        lists += [(f"experiment {name!r} images of {dataset!r}", images) for dataset, images in exp.get("images", {}).items()]
+    for label, entry in config["methods"].items():
+        for param, values in ((entry or {}).get("sweep") or {}).items():
+            lists.append((f"method {label!r} sweep of {param!r}", values))
+    for where, values in lists:
+        seen = set()
+        for value in values:
+            key = json.dumps(value, sort_keys=True, default=str)
+            if key in seen:
+                raise ConfigError(f"{where} lists {value!r} twice: each entry may appear once")
+            seen.add(key)
 
 
 def expand_sweeps(config: dict[str, Any]) -> None:
@@ -142,6 +190,9 @@ def expand_sweeps(config: dict[str, Any]) -> None:
             values = dict(zip(names, combination))
             suffix = "-".join(f"{name}{_label_value(value)}" for name, value in values.items())
             new_label = f"{label}-{suffix}"
+            if new_label in config["methods"]:  # e.g. values 1 and 1.0, or a label of that name already there
+                raise ConfigError(f"method {label!r}: sweep values {values} make the label {new_label!r}, "
+                                  "which another sweep value or method already has")
             shown = ", ".join(f"{name}={value}" for name, value in values.items())
             config["methods"][new_label] = {
                 "method": entry.get("method", label), "params": {**entry.get("params", {}), **values},
@@ -236,8 +287,10 @@ class Plan:
         return exp.get("reference") or ("dip" if "dip" in exp["methods"] else None)
 
     def threads(self, label: str) -> int:
+        """CPU threads of a label's jobs: its ``threads`` entry, else its sweep base label's, else ``default``."""
         threads = self.config["threads"]
-        return int(threads.get(label, threads.get("default", 1)))
+        base = (self.method_entry(label)["swept"] or {}).get("of")
+        return int(threads.get(label, threads.get(base, threads.get("default", 1))))
 
     def run_seeds(self, experiment: str, label: str) -> list[int]:
         """The seeds a label runs: every seed of the experiment, or only the first for a method whose
@@ -297,10 +350,27 @@ class Plan:
         seed = self.experiments[key.experiment]["observation_seed"]
         return f"observations/{spec.id}/{key.dataset}/{key.image}/seed{seed}.npz"
 
+    def _check_label_maps(self) -> None:
+        """Keys of per-label maps must be labels: ``threads`` (besides ``default``) of some experiment's
+        method or ensemble, or of a swept label's base; an experiment's ``images`` one of its datasets."""
+        labels = {label for exp in self.experiments.values() for label in [*exp["methods"], *exp["ensembles"]]}
+        labels |= {entry["swept"]["of"] for entry in self.config["methods"].values() if entry and entry.get("swept")}
+        unknown = sorted(set(self.config["threads"]) - labels - {"default"})
+        if unknown:
+            raise ConfigError(f"threads: {unknown[0]!r} is not a method label of any experiment "
+                              f"(labels: {', '.join(sorted(labels))}; or 'default')")
+        for name, exp in self.experiments.items():
+            extra = sorted(set(exp["images"]) - set(exp["datasets"]))
+            if extra:
+                raise ConfigError(f"experiment {name!r}: images given for dataset {extra[0]!r}, which is not in its "
+                                  "datasets")
+
     def check(self) -> None:
         """Check names and parameters against the registries (raises :class:`ConfigError`)."""
         from ..methods import get_method
 
+        check_results_folder(self.config["results"])
+        self._check_label_maps()
         known = {d.name for d in datasets.list_datasets()}
         for name, exp in self.experiments.items():
             if not name.replace("_", "").replace("-", "").isalnum():

@@ -22,9 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-import yaml
-
 from ..tasks import available_tasks
+from ..yamlio import load_yaml, load_yaml_file
 
 PUBLISHED_PREFIX = "published:"
 
@@ -82,14 +81,14 @@ RECOMPUTED_SOURCE = "recomputed from the authors' published images"
 def load_paper_numbers(path: str | Path | None = None) -> dict[str, Any]:
     """The parsed YAML (the package's ``report/paper_numbers.yaml`` unless ``path`` is given)."""
     if path is not None:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return load_yaml_file(path, "reported numbers")
     return _default_numbers()
 
 
 @lru_cache(maxsize=1)
 def _default_numbers() -> dict[str, Any]:
     text = resources.files("dipbench.report").joinpath("paper_numbers.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text, "reported numbers paper_numbers.yaml")
 
 
 def all_reported(numbers: Mapping[str, Any] | None = None) -> list[Reported]:

@@ -163,6 +163,17 @@ class Task:
         by ``pad`` px each side, -> the frame of :meth:`observed` (``obs.y`` padded the same way)."""
         raise NotImplementedError
 
+    def forward_mismatch(self) -> str | None:
+        """Where :meth:`operator` is not the model that made the observation (the paper itself fits another
+        one), what differs, in words (docs/protocol.md); None where ``operator`` of the ground truth equals
+        the noiseless observation (``tests/test_physics.py`` checks one or the other for every task)."""
+        return None
+
+    def noise_std(self) -> float:
+        """The standard deviation of the noise :meth:`degrade` adds on top of ``operator(gt)`` (before any
+        clipping), in [0, 1] image units; 0 for noiseless tasks."""
+        return 0.0
+
     def observed(self, obs: Observation, device: "torch.device | str" = "cpu", pad: int = 0) -> "torch.Tensor":
         """``obs.y`` as a (1, C, H, W) float32 tensor on ``device``, reflection-padded by ``pad`` px each side
         (the frame :meth:`operator` maps into)."""

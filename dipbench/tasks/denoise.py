@@ -57,6 +57,9 @@ class Denoise(Task):
     def operator(self, obs, device="cpu", pad=0):
         return lambda x: x
 
+    def noise_std(self) -> float:
+        return float(self.params["sigma"]) / 255.0
+
     def dip_settings(self) -> dict[str, Any]:
         # sigma_p 1/30, or 1/20 for the paper's sigma = 50 experiments.
         return {"steps": 1800, "lr": 0.01, "output": "ema", "final_input": "perturbed", "pad_input": 0,

@@ -68,6 +68,9 @@ class FlashNoFlash(Task):
     def operator(self, obs, device="cpu", pad=0):
         return lambda x: x
 
+    def noise_std(self) -> float:
+        return float(self.params["sigma"]) / 255.0
+
     def dip_settings(self) -> dict[str, Any]:
         return {"network": "flash", "input": "image", "reg_noise_std": 0.0, "lr": 0.1, "steps": 601,
                 "output": "last", "final_input": "clean", "pad_input": 0}

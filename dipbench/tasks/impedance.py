@@ -59,6 +59,14 @@ class NoiseImpedance(Task):
     def operator(self, obs, device="cpu", pad=0):
         return lambda x: x
 
+    def noise_std(self) -> float:
+        return float(self.params["sigma"]) / 255.0 if self.params["target"] == "noisy" else 0.0
+
+    def forward_mismatch(self) -> str | None:
+        if self.params["target"] in ("image", "noisy"):
+            return None
+        return f"the target ({self.params['target']}) replaces the image instead of measuring it: the fit is the result"
+
     def dip_settings(self) -> dict[str, Any]:
         # the denoising settings without input perturbation (docs/protocol.md section 9)
         return {"steps": 1800, "lr": 0.01, "reg_noise_std": 0.0, "output": "last", "final_input": "clean",

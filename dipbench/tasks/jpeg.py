@@ -64,6 +64,12 @@ class JPEGArtefacts(Task):
     def operator(self, obs, device="cpu", pad=0):
         return lambda x: x
 
+    def forward_mismatch(self) -> str | None:
+        if self.params["quality"] is None:
+            return None  # the given JPEG is the observation itself
+        return ("the observation is a JPEG compression of the ground truth, DIP fits it with the identity: its "
+                "early steps are the restoration (the paper's setup)")
+
     def dip_settings(self) -> dict[str, Any]:
         return {"network": "jpeg", "input": "noise", "input_depth": 3, "reg_noise_std": 1.0 / 30.0, "lr": 0.01,
                 "steps": 2400, "output": "last", "final_input": "perturbed", "pad_input": 0}

@@ -80,10 +80,20 @@ class SuperResolution(Task):
         return params
 
     def operator(self, obs, device="cpu", pad=0):
-        from ..imaging.operators import LanczosDownsampler
+        """The forward model DIP fits: the authors' Lanczos-2 convolution for ``lr_kernel: lanczos`` (the
+        paper's pairing, see :meth:`forward_mismatch`), MATLAB bicubic itself for ``bicubic``."""
+        from ..imaging.operators import LanczosDownsampler, MatlabBicubicDownsampler
 
         _no_padding(pad)
+        if self.params["lr_kernel"] == "bicubic":
+            return MatlabBicubicDownsampler(obs.target.height, obs.target.width, self.scale).to(device)
         return LanczosDownsampler(self.scale).to(device)
+
+    def forward_mismatch(self) -> str | None:
+        if self.params["lr_kernel"] != "lanczos":
+            return None
+        return ("the LR image is PIL's Lanczos-3 resize of the 8-bit HR image, DIP's loss uses the authors' "
+                "Lanczos-2 convolution: the paper's own pairing")
 
     def observed(self, obs, device="cpu", pad=0):
         _no_padding(pad)

@@ -4,8 +4,10 @@ import sys
 
 from dipbench.errors import DipbenchError
 from dipbench.pipeline.plan import RunKey, load_config
+from dipbench.yamlio import check_yaml_files
 
 try:
+    check_yaml_files(workflow.configfiles)  # Snakemake's own YAML loader keeps the last of two equal keys
     PLAN = load_config(config)
 except DipbenchError as error:
     sys.exit(f"dipbench: {error}")
