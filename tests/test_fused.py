@@ -127,3 +127,70 @@ def test_job_restore_of_several_seeds_fuses_them_and_writes_each_run(tmp_path, s
         assert np.abs(images[0] - images[1]).max() <= 1 / 255 + 1e-6  # equal up to 8-bit rounding
         assert (tmp_path / f"f{seed}" / "run.json").is_file() and (tmp_path / f"f{seed}" / "curve.csv").is_file()
     assert fused[0]["run_seed"] != fused[1]["run_seed"]
+
+
+@pytest.mark.parametrize("impl", ["foreach", "fused"])
+def test_foreach_and_fused_adam_follow_the_loop_adam(impl):
+    """float64, so that the three operation orders of Adam's update agree far inside the tolerance."""
+    from dipbench.methods.dip.compiled import adam_impl, make_optimizer
+
+    nets = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        nets.append(SkipNet(**NET).double())
+    optimizers = [make_optimizer(nets[0].parameters(), 0.01, "cpu", impl="loop"),
+                  make_optimizer(nets[1].parameters(), 0.01, "cpu", impl=impl)]
+    assert [adam_impl(o) for o in optimizers] == ["loop", impl]
+    z, y = torch.rand(1, 4, 24, 24, dtype=torch.float64), torch.rand(1, 3, 24, 24, dtype=torch.float64)
+    for _ in range(5):
+        for net, optimizer in zip(nets, optimizers):
+            optimizer.zero_grad(set_to_none=True)
+            F.mse_loss(net(z), y).backward()
+            optimizer.step()
+    moved = max(float((p - q).abs().max()) for p, q in zip(nets[0].parameters(), SkipNet(**NET).parameters()))
+    assert moved > 1e-3  # the steps did something
+    # 1e-9: conv biases before a BatchNorm have a zero gradient up to rounding, which Adam normalises
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(q, p, atol=1e-9, rtol=1e-8)
+
+
+def test_dip_records_its_adam_and_compile_paths_and_falls_back_when_compiling_fails(smooth_rgb, monkeypatch):
+    from dipbench.methods.dip import compiled
+
+    obs = _observations(smooth_rgb, count=1)[0]
+    dip = get_method("dip")
+    plain = dip("denoise", **TINY).restore(obs, RunContext(seed=3))
+    assert plain.info["adam"] == "fused" and plain.info["compile"] == "off"
+
+    def broken(net, mode=None):
+        def call(x):
+            raise RuntimeError("no C++ compiler\nmore detail")
+        return call
+
+    monkeypatch.setattr(compiled.torch, "compile", broken)
+    fallback = dip("denoise", **{**TINY, "compile": True}).restore(obs, RunContext(seed=3))
+    assert fallback.info["compile"] == "failed (RuntimeError: no C++ compiler): eager"
+    np.testing.assert_array_equal(fallback.image, plain.image)
+
+
+def test_compiled_network_matches_eager():
+    """The one torch.compile test (tens of seconds): a tiny network, fp32, forward and gradients."""
+    import shutil
+
+    from dipbench.methods.dip.compiled import compile_network
+
+    if not (shutil.which("gcc") or shutil.which("g++") or shutil.which("cc")):
+        pytest.skip("torch.compile (inductor) needs a C++ compiler; none on PATH")
+    torch.manual_seed(0)
+    net = SkipNet(in_channels=2, out_channels=3, down=(4,) * 2, up=(4,) * 2, skip=(1,) * 2)
+    model, record = compile_network(net, True, "cpu")
+    z = torch.rand(1, 2, 16, 16)
+    out = model(z)
+    if record["compile"].startswith("failed"):
+        pytest.skip(f"torch.compile unavailable here: {record['compile']}")
+    assert record["compile"] == "inductor"
+    expected = net(z)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-4)
+    (got,) = torch.autograd.grad(out.square().mean(), [net.body.merge[1].weight])
+    (want,) = torch.autograd.grad(expected.square().mean(), [net.body.merge[1].weight])
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)

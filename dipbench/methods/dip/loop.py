@@ -29,6 +29,7 @@ from .. import precision as prec
 from ..base import Restoration
 from ..divergence import loss_divergence
 from ..oracle import oracle_summary, psnr_tensor
+from .compiled import adam_impl, compile_network, make_optimizer
 from .early_stopping import WindowedVariance, es_settings
 from .inputs import input_depth, network_input
 
@@ -139,11 +140,12 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
         net = net.to(memory_format=torch.channels_last)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    model = torch.compile(net) if params.get("compile") else net
+    # the run record says which paths ran: info["compile"], info["adam"] (.compiled)
+    model, compile_record = compile_network(net, params.get("compile", False), device)
     # each run's z from its own problem (its guide image) and generator, (1, K * depth, H, W)
     z = torch.cat([p.network_input(params, [g], device) for p, g in zip(problems, generators)], dim=1)
     sigma_p = float(params["reg_noise_std"])
-    optimizer = torch.optim.Adam(net.parameters(), lr=float(params["lr"]))
+    optimizer = make_optimizer(net.parameters(), float(params["lr"]), device, impl=params.get("adam", "auto"))
     ema_weight = float(params["ema"]) if params["ema"] is not None else None
     use_ema = params["output"] == "ema" and ema_weight is not None
     autocast = prec.autocast(precision, device)
@@ -217,7 +219,7 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
         images = _per_run(ema if use_ema else last_out, runs)
     # fit_seconds is the time of all fused runs together
     info = {"steps_run": step, "fit_seconds": elapsed, "precision": precision, "device": str(device),
-            "channels_last": channels_last, "fused_runs": runs}
+            "channels_last": channels_last, "fused_runs": runs, "adam": adam_impl(optimizer), **compile_record}
     if params["precision"] != precision:
         info["precision_requested"] = params["precision"]
     results = []

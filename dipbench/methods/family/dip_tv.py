@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from ...tasks import Observation
 from ..base import Restoration, RunContext
 from ..params import Rule
+from ..dip.compiled import make_optimizer
 from ..registry import register
 from .dip_variant import DIPFit, DIPVariant
 from .loop import finish, run_loop
@@ -83,7 +84,8 @@ class DIPTV(DIPVariant):
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
         params = self.resolved_params(obs)
         fit = DIPFit(self, obs, params, ctx)
-        optimizer = torch.optim.Adam(fit.net.parameters(), lr=float(params["lr"]))
+        # DIP's Adam (fused where PyTorch has it), so that tv_weight 0 follows DIP step for step
+        optimizer = make_optimizer(fit.net.parameters(), float(params["lr"]), fit.device, impl="auto")
         tv_weight, norm, eps = float(params["tv_weight"]), params["tv_norm"], float(params["tv_eps"])
         ema_weight = None if params["ema"] is None else float(params["ema"])
         state: dict[str, Any] = {"ema": None}
