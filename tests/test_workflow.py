@@ -164,3 +164,26 @@ def test_default_config_plans_the_paper_offline(tmp_path):
     for label in ("/dip/", "/bm3d/", "/nlm/", "/tv/", "/bicubic/"):
         assert label in result.stdout
     assert not (tmp_path / "empty-cache").exists()  # planning downloads nothing
+
+
+@pytest.mark.slow
+def test_a_deterministic_run_over_three_images_and_three_seeds_reports_n_3_and_no_p_below_a_quarter(tmp_path):
+    """The issue's case, on the user's path: two deterministic methods and three seeds count three images,
+    not nine (image, seed) pairs, and the exact test cannot print a p below 2/2^3."""
+    config = {"results": "out", "smoke": True,
+              "experiments": {"dn": {"task": {"name": "denoise", "sigma": 25}, "datasets": ["builtin"],
+                                     "image_size": 32, "images": {"builtin": ["astronaut", "coffee", "chelsea"]},
+                                     "seeds": [0, 1, 2], "methods": ["input", "nlm", "tv"], "reference": "nlm"}}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    result = _snakemake(tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "out"
+    runs = pd.read_csv(out / "tables/runs.csv")
+    assert len(runs[runs["protocol"] == "dip_paper"]) == 3 * 3  # each method once per image
+    md = (out / "tables/dn_builtin.md").read_text()
+    versus = md.split("versus nlm, paired by image")[1]
+    for row in ("tv", "input"):
+        line = next(line for line in versus.splitlines() if line.startswith(f"| {row} |"))
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert cells[1] == "3" and cells[7] == "n too small (≥ 0.25)" and cells[8] == "–", line
+    assert "p < 0.05 needs at least 6 images" in versus

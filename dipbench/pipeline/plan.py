@@ -52,15 +52,15 @@ def check_results_folder(value: Any) -> Path:
     why = None
     if resolved == Path(resolved.anchor):
         why = "the filesystem root"
-    elif resolved == Path.cwd().resolve():
-        why = "the current directory; the outputs need a folder of their own"
+    elif (REPOSITORY / "Snakefile").is_file() and resolved == REPOSITORY:
+        why = "the repository itself"
     elif (REPOSITORY / "Snakefile").is_file():
-        if resolved == REPOSITORY:
-            why = "the repository itself"
         for name in SOURCE_FOLDERS:
             folder = REPOSITORY / name
             if resolved == folder or folder in resolved.parents:
                 why = f"inside the repository's source folder {name}/"
+    if why is None and resolved == Path.cwd().resolve():
+        why = "the current directory; the outputs need a folder of their own"
     if why is None and resolved.exists() and not resolved.is_dir():
         why = "an existing file"
     if why:
