@@ -71,3 +71,26 @@ def test_hostile_paths_and_values_are_passed_verbatim(tmp_path):
     assert "Traceback" not in result.stderr
     assert not (results / "device").exists()
     assert not pwned.exists()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("results: /\n", "results '/' is the filesystem root"),
+    ("results: ''\n", "results is empty"),
+    ("results: workflow\n", "source folder workflow/"),
+    ("results: out\nresults: out2\n", "line 2: duplicate key 'results'"),
+])
+def test_the_plan_refuses_a_bad_results_folder_and_a_duplicate_key(tmp_path, text, words):
+    """`snakemake -n` stops in one line, before any job: a results folder at the filesystem root, empty or
+    in the code, and a config file that repeats a key (Snakemake's own loader would keep the last)."""
+    assert SNAKEMAKE, "snakemake is not installed"
+    body = ("experiments:\n  dn: {task: {name: denoise}, datasets: [builtin], images: {builtin: [coffee]},"
+            " methods: [input]}\n")
+    (tmp_path / "tiny.yaml").write_text(text.replace("workflow", str(REPO / "workflow")) + body)
+    command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--configfile",
+               str(tmp_path / "tiny.yaml"), "--cores", "1", "-n"]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DIPBENCH_OFFLINE": "1"}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and words in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".snakemake") == ["tiny.yaml"]
