@@ -19,13 +19,8 @@ from pathlib import Path
 import pytest
 
 from dipbench.report.records import records_frame
-from dipbench.report.tables import (
-    COLUMN_WIDTH_PT,
-    TEXT_WIDTH_PT,
-    early_stopping_table,
-    latex_layout,
-    metric_table,
-)
+from dipbench.report.latex import COLUMN_WIDTH_PT, TEXT_WIDTH_PT, latex_layout
+from dipbench.report.tables import early_stopping_table, metric_table
 from dipbench.report.table_files import write_report_tables
 
 from test_tables import make_df

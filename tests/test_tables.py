@@ -12,12 +12,12 @@ from dipbench.report.tables import (
     AVG,
     DELTA,
     REPORTED,
-    latex_escape,
     metric_table,
     reported_vs_reproduced,
     to_latex,
     to_markdown,
 )
+from dipbench.report.latex import latex_escape
 from dipbench.report.table_files import write_report_tables
 
 METHODS = {"dip": 30.0, "bm3d": 31.0, "my_nlm": 29.0}
