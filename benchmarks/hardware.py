@@ -28,36 +28,17 @@ if str(REPO) not in sys.path:
 import torch  # noqa: E402
 
 from dipbench.methods import resolve_device  # noqa: E402
+from dipbench import provenance  # noqa: E402
 from dipbench.methods import precision as prec  # noqa: E402
+from dipbench.provenance import cpu_model  # noqa: E402
 
 #: The CPU flags reported (the ones that decide bf16 speed on a CPU: AVX-512, native bf16, AMX).
 FLAGS = ("avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
-def _cpuinfo() -> dict[str, str]:
-    """The first processor's ``key: value`` lines of /proc/cpuinfo (empty where there is none)."""
-    info: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    if info:
-                        break  # the first processor's block is enough
-                    continue
-                key, _, value = line.partition(":")
-                info.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
-    return info
-
-
-def cpu_model() -> str:
-    return _cpuinfo().get("model name") or platform.processor() or platform.machine() or "unknown CPU"
-
-
 def cpu_flags() -> dict[str, bool]:
     """``{flag: present}`` for :data:`FLAGS` (all False where /proc/cpuinfo is unreadable)."""
-    present = set(_cpuinfo().get("flags", "").split())
+    present = provenance.cpu_flags()
     return {flag: flag in present for flag in FLAGS}
 
 
