@@ -120,8 +120,9 @@ def test_tables_carry_spread_reference_delta_effort_and_a_paper_caption():
     assert math.isnan(table.values.at["noisy", "± std"])  # one run per image: no spread
     assert table.values.at["New", "Δ DIP"] == pytest.approx(0.5)
     assert table.values.at["New", "s/run"] == 30.0 and table.values.at["DIP", "steps"] == 1800
-    assert table.caption == ("Denoising, σ = 25 (e) on d, 3 images, mean over 1–2 seeds; PSNR (dB), "
-                             "dip_paper protocol.")
+    assert table.caption == ("Denoising, σ = 25 (e) on d, 3 images, mean over 2 seeds (one run for the deterministic "
+                             "rows); PSNR (dB), dip_paper protocol.")
+    assert any(note.startswith("± std: the standard deviation over seeds") for note in table.notes)
 
 
 def test_the_versus_table_says_n_is_too_small_and_marks_what_survives_holm(tmp_path):

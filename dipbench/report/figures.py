@@ -37,6 +37,7 @@ from ..atomic import atomic_open
 from ..imaging.io import as_hwc
 from ..metrics import metric_facts
 from ..tasks import available_tasks, task_title
+from .naming import seeds_text
 from .reported import reported_for_record
 
 # --------------------------------------------------------------------------------------------------------------
@@ -232,10 +233,6 @@ def _protocols(sub: pd.DataFrame) -> list[str]:
     return sorted(set(sub["protocol"].dropna().astype(str))) if "protocol" in sub.columns else []
 
 
-def _seeds_text(n_seeds: int) -> str:
-    return "one run per image" if n_seeds <= 1 else f"mean over {n_seeds} seeds"
-
-
 # --------------------------------------------------------------------------------------------------------------
 # comparison of methods
 
@@ -280,7 +277,7 @@ def comparison_figure(
     n_seeds = int(sub["seed"].nunique())
     protocols = _protocols(sub)
     title = _wrap(f"{task_title(task)}: {experiment} on {dataset}\n"
-                  f"{facts.label} per image ({_seeds_text(n_seeds)})", COLUMN_WIDTH, TITLE_PT)
+                  f"{facts.label} per image ({seeds_text([n_seeds])})", COLUMN_WIDTH, TITLE_PT)
     xlabel = facts.axis_label + (f", protocol {', '.join(protocols)}" if protocols else "")
     tick_labels = [textwrap.fill(row, 18) for row in order]
     tick_lines = sum(_lines(t) for t in tick_labels)

@@ -25,6 +25,7 @@ import pandas as pd
 from ..metrics import metric_facts
 from .latex import render_latex
 from .reported import reported_for_record
+from .naming import seeds_text
 from .stats import underfitted_reference_note
 
 AVG = "Avg."
@@ -259,6 +260,8 @@ def metric_table(
         std = per_seed.groupby(level=0).std(ddof=1).reindex(rows)
         values["± std"] = std.values
         table_decimals["± std"] = decimals
+        notes.append("± std: the standard deviation over seeds of a row's mean over images; – where it ran once "
+                     "per image (the per-image table has each image's spread).")
 
     if reference is not None and reference in values.index and len(values.index) > 1:
         column = f"{DELTA} {reference}"
@@ -300,10 +303,10 @@ def metric_table(
     if not values[AVG].isna().all():
         notes.insert(0, f"Best value of each column in bold ({'higher' if higher else 'lower'} is better).")
 
-    seeds_text = f"seed {seed}" if seed is not None else _seeds_text(n_seeds)
+    seeds_caption = f"seed {seed}" if seed is not None else seeds_text(n_seeds.tolist())
     caption = (
         f"{task_text(task, sub)} ({experiment}) on {dataset}, {len(shown_images)} image"
-        f"{'s' if len(shown_images) != 1 else ''}, {seeds_text}; {name}" + (f" ({unit})" if unit else "")
+        f"{'s' if len(shown_images) != 1 else ''}, {seeds_caption}; {name}" + (f" ({unit})" if unit else "")
         + (f", {' / '.join(protocols)} protocol" if protocols else "") + "."
     )
     return Table(
@@ -332,15 +335,6 @@ def _precision_note(runs: pd.DataFrame) -> str:
     if not low:
         return ""
     return f"Precision: {', '.join(low)} ran with bf16 autocast (fp32 weights and loss); the other rows in fp32."
-
-
-def _seeds_text(n_seeds: pd.Series) -> str:
-    if n_seeds.empty:
-        return "one run per image"
-    low, high = int(n_seeds.min()), int(n_seeds.max())
-    if high <= 1:
-        return "one run per image"
-    return f"mean over {low} seeds" if low == high else f"mean over {low}–{high} seeds"
 
 
 def task_text(task: str, sub: pd.DataFrame) -> str:
