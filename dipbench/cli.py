@@ -49,9 +49,14 @@ def build_observation(args: argparse.Namespace):
     from .tasks import get_task_class
 
     cls = get_task_class(args.task)
+    _refuse_other_tasks_options(args, cls)
     given = {name: getattr(args, name) for name in cls.cli_options if getattr(args, name, None) is not None}
     task = cls(**cls.cli_params(given))
-    image = read_image(args.input, "any")
+    read = {}
+    image = read_image(args.input, "any", info=read)
+    if read["exif_orientation"] != 1:
+        print(f"dipbench: note: {args.input} has EXIF orientation {read['exif_orientation']}: restored upright, "
+              "as a photo viewer shows it", file=sys.stderr)
     args.input_id = content_id(args.input)
     gt = read_image(args.gt, "to_rgb" if image.shape[2] == 3 else "to_gray") if args.gt else None
     # extra images (a mask: non-zero = known; a flash photo) in the input's channels
@@ -71,6 +76,19 @@ def build_observation(args: argparse.Namespace):
     obs.gt = gt
     obs.image = Path(args.input).stem
     return obs
+
+
+def _refuse_other_tasks_options(args: argparse.Namespace, cls) -> None:
+    """Refuse a task option or input file given on the command line that the chosen task does not take
+    (``--scale`` on denoising would otherwise be silently ignored)."""
+    from .tasks import available_tasks
+
+    own = {*cls.cli_options, *cls.extra_inputs}
+    others = {name for task in available_tasks().values() for name in (*task.cli_options, *task.extra_inputs)}
+    given = sorted(name for name in others - own if getattr(args, name, None) is not None)
+    if given:
+        takes = ", ".join(f"--{name}" for name in sorted(own)) or "no task options"
+        raise ConfigError(f"--{given[0]} is not an option of task {cls.name!r} (it takes {takes})")
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
@@ -153,9 +171,9 @@ def _check_output(path: Path, inputs: list[str]) -> None:
 
     if path.suffix.lower() not in (".csv", ".pdf"):
         output_format(path)
-    target = path.resolve()
+    target = Path(os.path.realpath(path))  # realpath, not resolve: a symbolic-link loop is refused when read
     for given in inputs:
-        if Path(given).resolve() == target:
+        if Path(os.path.realpath(given)) == target:
             raise ConfigError(f"output {path} is also an input ({given}); choose another output file")
     parent = target.parent
     if not parent.is_dir():
@@ -171,11 +189,25 @@ def cmd_score(args: argparse.Namespace) -> int:
     from .imaging.io import read_image
     from .metrics import score
 
+    _check_score_scale(args.task, args.scale)
     pred = read_image(args.pred, "any")
     gt = read_image(args.gt, "any")
     result = score(gt, pred, args.task, args.protocol, scale=args.scale, convert_channels=args.convert)
     print(f"PSNR {result['psnr']:.4f} dB  SSIM {result['ssim']:.4f}  (protocol {args.protocol}, task {args.task})")
     return 0
+
+
+def _check_score_scale(task: str, scale: int | None) -> None:
+    """``score --scale``: required (an integer >= 2) for an upscaling task, refused for any other."""
+    from .tasks import get_task_class
+
+    if not get_task_class(task).upscales:
+        if scale is not None:
+            raise ConfigError(f"--scale applies to upscaling tasks only, not to {task!r}")
+    elif scale is None:
+        raise ConfigError(f"score --task {task} needs --scale, the upscaling factor (an integer >= 2)")
+    elif scale < 2:
+        raise ConfigError(f"--scale must be an integer >= 2, got {scale}")
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
@@ -285,6 +317,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
 def _add_task_options(parser: argparse.ArgumentParser) -> None:
     """``--<parameter>`` for every registered task's CLI parameters (typed by the task's default value; a
     default of None reads the text as YAML: ``--quality 10`` is 10, ``--weights a.pth`` a string) and
@@ -363,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU threads (default: the workflow's rule, one thread per job unless cores are idle: "
                         "the cores minus the 1-minute load average, so all of them on an idle machine and 1 "
                         "on a busy one; more threads than free cores prints a warning)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the run, mixed with the image's content (default: 0)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0,
+                   help="seed of the run, mixed with the image's content: a whole number >= 0 (default: 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (default: a bar, or a line per 10%% in a log)")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="output image, .png/.tif/.bmp/.ppm; OUT.curve.csv and OUT.curve.png go beside it (required)")
@@ -377,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pred", required=True)
     p.add_argument("--protocol", default="dip_paper", choices=protocol_names())
     p.add_argument("--task", required=True, choices=task_names())
-    p.add_argument("--scale", type=int)
+    p.add_argument("--scale", type=int, help="upscaling factor, an integer >= 2: required for an upscaling task "
+                                            "(sr), refused for the others (default: none)")
     p.add_argument("--convert", action="store_true",
                    help="score a gray image against an RGB one by replicating the gray channel (refused otherwise)")
     p.set_defaults(func=cmd_score)

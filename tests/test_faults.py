@@ -105,6 +105,41 @@ def test_bad_cli_values_are_one_line_with_exit_2(tmp_path, clean_png, capsys, ex
     assert words in _one_line(capsys)
 
 
+@pytest.mark.parametrize("extra, words", [
+    (["--sigma", "1e9"], "sigma must be a number > 0 and <= 255"),
+    (["--scale", "4"], "--scale is not an option of task 'denoise' (it takes --sigma)"),
+    (["--mask", "m.png"], "--mask is not an option of task 'denoise'"),
+    (["--task", "sr"], "sr: give --scale"),
+    (["--task", "sr", "--scale", "64"], "scale must be an integer >= 2 and <= 32"),
+    (["--task", "inpaint", "--sigma", "25"], "--sigma is not an option of task 'inpaint'"),
+])
+def test_task_options_out_of_range_or_for_another_task_are_refused(tmp_path, clean_png, capsys, monkeypatch,
+                                                                   extra, words):
+    monkeypatch.setattr("dipbench.methods.dip.method.DIP.restore", lambda *a: pytest.fail("the fit ran"))
+    args = ["restore", str(clean_png), "-o", str(tmp_path / "o.png"), *TINY_DIP, *extra]
+    if "--task" not in extra:
+        args += ["--task", "denoise"]
+    assert main(args) == 2
+    assert words in _one_line(capsys)
+
+
+def test_a_negative_seed_is_refused_by_the_parser(tmp_path, clean_png, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["restore", str(clean_png), "--task", "denoise", "--seed", "-1", "-o", str(tmp_path / "o.png")])
+    assert exit_.value.code == 2 and "whole number >= 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--task", "sr", "--scale", "0"], "--scale must be an integer >= 2, got 0"),
+    (["--task", "sr"], "needs --scale"),
+    (["--task", "denoise", "--scale", "4"], "--scale applies to upscaling tasks only"),
+])
+def test_score_scale_has_a_range(tmp_path, smooth_rgb, capsys, extra, words):
+    write_png(tmp_path / "a.png", smooth_rgb)
+    assert main(["score", "--gt", str(tmp_path / "a.png"), "--pred", str(tmp_path / "a.png"), *extra]) == 2
+    assert words in _one_line(capsys)
+
+
 def test_bad_device_is_refused_by_the_parser(tmp_path, clean_png, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["restore", str(clean_png), "--task", "denoise", "--device", "banana", "-o", str(tmp_path / "o.png")])
@@ -238,6 +273,26 @@ def test_unreadable_images_are_one_line(tmp_path, content, capsys):
     path.write_bytes(content)
     assert main(["restore", str(path), "--task", "denoise", "-o", str(tmp_path / "o.png")]) == 1
     assert "cannot read image" in _one_line(capsys)
+
+
+def test_a_named_pipe_or_a_link_loop_as_the_input_is_one_line_at_once(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    for name, words in (("pipe.png", "not a regular file"), ("loop.png", "a loop of symbolic links")):
+        assert main(["restore", str(tmp_path / name), "--task", "denoise", "--method", "input",
+                     "-o", str(tmp_path / "o.png")]) == 1
+        assert words in _one_line(capsys)
+
+
+def test_an_exif_rotated_photo_is_restored_upright(tmp_path, capsys):
+    pil = Image.fromarray(np.zeros((32, 48, 3), dtype=np.uint8))
+    exif = pil.getexif()
+    exif[0x0112] = 8
+    pil.save(tmp_path / "photo.jpg", exif=exif)
+    assert main(["restore", str(tmp_path / "photo.jpg"), "--task", "denoise", "--method", "input", "--quiet",
+                 "-o", str(tmp_path / "o.png")]) == 0
+    assert read_image(tmp_path / "o.png").shape == (48, 32, 3)
+    assert "EXIF orientation 8" in capsys.readouterr().err
 
 
 def test_a_folder_given_as_an_image_is_one_line(tmp_path, capsys):

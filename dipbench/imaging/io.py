@@ -1,17 +1,23 @@
 """Reading and writing images as float arrays.
 
 Convention everywhere in dipbench: an image is a numpy array of shape (H, W, C), dtype float32, values in
-[0, 1], with C = 1 (gray) or 3 (RGB). 8-bit files map v -> v / 255.
+[0, 1], with C = 1 (gray) or 3 (RGB). Integer files map v -> v / (the largest value of their dtype): 8-bit
+v / 255, 16-bit v / 65535, 32-bit v / (2^32 - 1), or / (2^31 - 1) where the file says signed (a negative
+value is refused). Float files (PIL mode F) are clipped to [0, 1]; NaN or infinite pixels are refused. The
+EXIF orientation of a photo is applied (a camera's portrait JPEG reads upright). Only regular files are
+read: a named pipe, device or socket, or a symbolic-link loop, is one :class:`ImageError` at once.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..atomic import atomic_open
 from ..errors import ConfigError, ImageError
@@ -19,40 +25,93 @@ from ..errors import ConfigError, ImageError
 Mode = Literal["any", "rgb", "gray", "to_rgb", "to_gray"]
 
 
-def read_image(path: str | os.PathLike, mode: Mode = "any") -> np.ndarray:
-    """Read an 8-bit or 16-bit image file as (H, W, C) float32 in [0, 1].
+def read_image(path: str | os.PathLike, mode: Mode = "any", info: dict | None = None) -> np.ndarray:
+    """Read an image file as (H, W, C) float32 in [0, 1] (integer files scaled by their dtype's range, see
+    the module docstring), upright by its EXIF orientation.
 
     mode: ``any`` keeps 1 or 3 channels as stored (an RGB file whose channels are all equal stays RGB);
     ``rgb`` / ``gray`` demand that kind and raise :class:`ImageError` otherwise; ``to_rgb`` replicates a
     gray image to 3 channels; ``to_gray`` takes a gray image, or the first channel of an RGB file with equal
     channels. Alpha channels are dropped; palette images are converted to RGB.
+    info: a dict that receives ``exif_orientation`` (1-8; 1 = as stored) and ``bits`` (per sample).
     """
     path = Path(path)
+    _check_regular_file(path)
     try:
         with Image.open(path) as pil:
             pil.load()
-            array = _pil_to_float(pil)
+            orientation = int(pil.getexif().get(ORIENTATION_TAG, 1) or 1)
+            upright = ImageOps.exif_transpose(pil) if orientation != 1 else pil
+            array, bits = _pil_to_float(upright, source=pil)
+    except ImageError:
+        raise
     except FileNotFoundError:
         raise ImageError(f"image file not found: {path}") from None
     except Image.DecompressionBombError as exc:
         raise ImageError(f"image {path} is too large to decode safely ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"cannot read image {path}: {exc}") from None
+    if info is not None:
+        info.update(exif_orientation=orientation, bits=bits)
     return convert_channels(array, mode, source=str(path))
 
 
-def _pil_to_float(pil: Image.Image) -> np.ndarray:
-    if pil.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(pil, dtype=np.float64) / 65535.0
-        return array[..., None].astype(np.float32)
+#: The EXIF tag that says how a camera held the picture (1 = as stored, 6 = rotate 90 degrees clockwise, ...).
+ORIENTATION_TAG = 0x0112
+
+
+def _check_regular_file(path: Path) -> None:
+    """Refuse at once what would hang or loop: a named pipe, device or socket; a symbolic-link loop."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise ImageError(f"image file not found: {path}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageError(f"cannot read image {path}: a loop of symbolic links") from None
+        raise ImageError(f"cannot read image {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise ImageError(f"cannot read image {path}: it is a folder")
+    if not stat.S_ISREG(status.st_mode):
+        raise ImageError(f"cannot read image {path}: not a regular file (a named pipe, device or socket)")
+
+
+def _integer_kind(pil: Image.Image) -> tuple[int, bool]:
+    """(bits per sample, signed) of an integer-mode ("I", "I;16...") image: a TIFF's own tags say; a PNG's
+    deep gray is 16-bit unsigned; any other "I" image is taken as signed 32-bit."""
+    tags = getattr(pil, "tag_v2", None)
+    if tags is not None and 258 in tags:
+        return int(tags[258][0]), int((tags.get(339) or (1,))[0]) == 2
+    if pil.mode.startswith("I;16") or pil.format == "PNG":
+        return 16, False
+    return 32, True
+
+
+def _pil_to_float(pil: Image.Image, source: Image.Image | None = None) -> tuple[np.ndarray, int]:
+    """(H, W, C) float32 in [0, 1] and the bits per sample; ``source`` is the file's image before
+    orientation (its tags say the integer dtype)."""
+    if pil.mode.startswith("I"):
+        bits, signed = _integer_kind(source or pil)
+        raw = np.asarray(pil)
+        if not signed and raw.dtype == np.int32:
+            raw = raw.view(np.uint32)  # PIL keeps 32-bit samples in int32: read unsigned ones as such
+        if signed and int(raw.min(initial=0)) < 0:
+            raise ImageError(f"{getattr(source or pil, 'filename', 'image')}: signed {bits}-bit image with "
+                             "negative values; give intensities from 0 up")
+        top = float(2 ** (bits - 1) - 1 if signed else 2**bits - 1)
+        return (raw.astype(np.float64) / top)[..., None].astype(np.float32), bits
     if pil.mode == "F":
-        return np.clip(np.asarray(pil, dtype=np.float32), 0, 1)[..., None]
+        array = np.asarray(pil, dtype=np.float32)
+        if not np.isfinite(array).all():
+            raise ImageError(f"{getattr(source or pil, 'filename', 'image')}: floating-point image with NaN or "
+                             "infinite pixels")
+        return np.clip(array, 0, 1)[..., None], 32
     if pil.mode in ("1", "L", "LA"):
         pil = pil.convert("L")
     elif pil.mode != "RGB":
         pil = pil.convert("RGB")
     array = np.asarray(pil, dtype=np.float32) / 255.0
-    return array[..., None] if array.ndim == 2 else array
+    return (array[..., None] if array.ndim == 2 else array), 8
 
 
 def convert_channels(image: np.ndarray, mode: Mode, source: str = "image") -> np.ndarray:

@@ -26,13 +26,13 @@ class Denoise(Task):
     title = "Denoising"
     defaults = {"sigma": 25.0, "clip": True, "quantize": False}
     key_params = ("sigma",)
-    cli_options = {"sigma": "noise standard deviation in 8-bit units"}
+    cli_options = {"sigma": "noise standard deviation in 8-bit units, > 0 and <= 255"}
     published_input = ("sigma", 25, "noisy_s25")
 
     def validate(self) -> None:
         sigma = self.params["sigma"]
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < float("inf"):
-            raise ConfigError(f"denoise: sigma must be a number > 0, got {sigma!r}")
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma <= 255:
+            raise ConfigError(f"denoise: sigma must be a number > 0 and <= 255 (8-bit units), got {sigma!r}")
 
     def describe(self) -> str:
         return f"Denoising, σ = {self.params['sigma']:g}"

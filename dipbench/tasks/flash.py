@@ -34,12 +34,12 @@ class FlashNoFlash(Task):
     defaults = {"sigma": 25.0}
     key_params = ()
     extra_inputs = ("flash",)
-    cli_options = {"sigma": "noise of a simulated no-flash photo, 8-bit units"}
+    cli_options = {"sigma": "noise of a simulated no-flash photo, 8-bit units, >= 0 and <= 255"}
 
     def validate(self) -> None:
         sigma = self.params["sigma"]
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma < float("inf"):
-            raise ConfigError(f"flash: sigma must be a number >= 0, got {sigma!r}")
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= 255:
+            raise ConfigError(f"flash: sigma must be a number >= 0 and <= 255 (8-bit units), got {sigma!r}")
 
     def degrade(self, gt, rng, flash: np.ndarray | None = None, **_):
         gt = as_hwc(gt)

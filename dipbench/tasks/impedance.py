@@ -36,8 +36,8 @@ class NoiseImpedance(Task):
         if self.params["target"] not in TARGETS:
             raise ConfigError(f"impedance: target must be one of {', '.join(TARGETS)}, got {self.params['target']!r}")
         sigma = self.params["sigma"]
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma < float("inf"):
-            raise ConfigError(f"impedance: sigma must be a number > 0, got {sigma!r}")
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 < sigma <= 255:
+            raise ConfigError(f"impedance: sigma must be a number > 0 and <= 255 (8-bit units), got {sigma!r}")
 
     def describe(self) -> str:
         return f"Noise impedance, {self.params['target']}"

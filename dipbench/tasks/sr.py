@@ -33,13 +33,13 @@ class SuperResolution(Task):
     defaults = {"scale": 4, "lr_kernel": "lanczos", "crop_multiple": 32}
     key_params = ("scale",)
     upscales = True
-    cli_options = {"scale": "upscaling factor"}
+    cli_options = {"scale": "upscaling factor, an integer >= 2 and <= 32 (required)"}
     kernels = ("lanczos", "bicubic")
 
     def validate(self) -> None:
         scale, multiple = self.params["scale"], self.params["crop_multiple"]
-        if isinstance(scale, bool) or not (isinstance(scale, int) and scale >= 2):
-            raise ConfigError(f"sr: scale must be an integer >= 2, got {scale!r}")
+        if isinstance(scale, bool) or not (isinstance(scale, int) and 2 <= scale <= 32):
+            raise ConfigError(f"sr: scale must be an integer >= 2 and <= 32, got {scale!r}")
         if self.params["lr_kernel"] not in self.kernels:
             raise ConfigError(f"sr: lr_kernel must be one of {self.kernels}, got {self.params['lr_kernel']!r}")
         if isinstance(multiple, bool) or not (isinstance(multiple, int) and multiple > 0 and multiple % scale == 0):
@@ -74,9 +74,12 @@ class SuperResolution(Task):
 
     @classmethod
     def cli_params(cls, given):
-        # A real LR image is upscaled whole: the target is its full size times the scale.
+        # A real LR image is upscaled whole: the target is its full size times the scale. The scale is
+        # required: a silent default would upscale by a factor the user never chose.
+        if given.get("scale") is None:
+            raise ConfigError("sr: give --scale, the upscaling factor (an integer >= 2 and <= 32)")
         params = dict(given)
-        params["crop_multiple"] = params.get("scale", cls.defaults["scale"])
+        params["crop_multiple"] = params["scale"]
         return params
 
     def operator(self, obs, device="cpu", pad=0):
