@@ -79,6 +79,7 @@ from dipbench.tasks import Observation  # noqa: E402
 if str(Path(__file__).resolve().parent) not in sys.path:  # benchmarks/ (already there when run as a script)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hardware  # noqa: E402
+from peak import estimated_peak_gflops  # noqa: E402
 
 DENOISE = {"name": "denoise", "sigma": 25}
 #: ``--quick``: speed mode at 128 px, 24 steps x 3 seeds (see the module docstring for the measurement).
@@ -182,56 +183,6 @@ def flops_per_step(obs: Observation, params: dict[str, Any]) -> float:
     return float(counter.get_total_flops())
 
 
-def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_ghz() -> float | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("cpu MHz"):
-                return float(line.split(":", 1)[1]) / 1000.0
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def estimated_peak_gflops(device: torch.device, precision: str, threads: int) -> tuple[float | None, str]:
-    """An estimate of the device's peak for this precision, and how it was estimated."""
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-        table = {"H100": (67e3, 989e3), "H200": (67e3, 989e3), "A100": (19.5e3, 312e3), "L4": (30e3, 121e3),
-                 "A10": (31e3, 125e3), "V100": (15.7e3, None)}
-        for key, (fp32, bf16) in table.items():
-            if key in name:
-                peak = bf16 if precision == "bf16" else fp32
-                return peak, f"{name}: datasheet dense {'bf16 tensor' if precision == 'bf16' else 'fp32'} peak"
-        return None, f"{name}: unknown peak"
-    flags, ghz = cpu_flags(), cpu_ghz()
-    if ghz is None:
-        return None, "unknown CPU clock"
-    if "avx512f" in flags:
-        per_cycle, isa = 64, "AVX-512 (2 FMA units x 16 fp32 lanes x 2)"
-    elif "avx2" in flags and "fma" in flags:
-        per_cycle, isa = 32, "AVX2 (2 FMA units x 8 fp32 lanes x 2)"
-    else:
-        per_cycle, isa = 8, "SSE"
-    if precision == "bf16" and "amx_bf16" in flags:
-        per_cycle, isa = 1024, "AMX-BF16 (1024 bf16 flop/cycle per core)"
-    elif precision == "bf16" and "avx512_bf16" in flags:
-        per_cycle, isa = 128, "AVX512-BF16 (2 units x 32 bf16 pairs x 2)"
-    note = f"{threads} core(s) x {ghz:.2f} GHz x {per_cycle} flop/cycle, {isa}"
-    if precision == "bf16" and not ({"avx512_bf16", "amx_bf16"} & flags):
-        note += "; bf16 is emulated on this CPU (no AVX512_BF16/AMX)"
-    return threads * ghz * per_cycle, note
-
-
 class PeakMemory:
     """Peak memory of a block: CUDA allocator peak, or on Linux the peak RSS (reset via clear_refs)."""
 
@@ -281,15 +232,17 @@ def fast_params(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
     return params
 
 
-def mode_speed(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
-    obs = observation("builtin", args.image, args.size)
-    base = {"steps": args.steps}
-    fast = fast_params(args, steps=args.steps)
+def speed_at(args: argparse.Namespace, device: torch.device, size: int, steps: int,
+             seeds: list[int]) -> dict[str, Any]:
+    """The speed comparison at one size: reference and dipbench alternated over ``seeds``."""
+    obs = observation("builtin", args.image, size)
+    base = {"steps": steps}
+    fast = fast_params(args, steps=steps)
     warm = {"steps": 2}
     reference_run(obs, warm, 10_000, device)
     dipbench_run(obs, {**fast, **warm}, 10_000, device)
     rows = []
-    for i, seed in enumerate(args.seeds):
+    for i, seed in enumerate(seeds):
         order = ("reference", "dipbench") if i % 2 == 0 else ("dipbench", "reference")
         for path in order:
             with PeakMemory(device) as memory:
@@ -299,22 +252,22 @@ def mode_speed(args: argparse.Namespace, device: torch.device) -> dict[str, Any]
                          "peak_mb": memory.peak_mb,
                          "precision": run.get("info", {}).get("precision", "fp32"),
                          "channels_last": run.get("info", {}).get("channels_last", False)})
-            print(f"  {path:9s} seed {seed}: {run['seconds']:7.2f} s  {args.steps / run['seconds']:6.3f} steps/s  "
+            print(f"  {path:9s} seed {seed}: {run['seconds']:7.2f} s  {steps / run['seconds']:6.3f} steps/s  "
                   f"PSNR {run['psnr']:.3f} dB  peak {_fmt_mb(memory.peak_mb)}", flush=True)
     flops = flops_per_step(obs, fast)
     fast_precision = next(r["precision"] for r in rows if r["path"] == "dipbench")
-    summary: dict[str, Any] = {"mode": "speed", "image": args.image, "size": args.size, "steps": args.steps,
-                               "seeds": args.seeds, "gflop_per_step": flops / 1e9}
-    if args.steps >= 2:
-        summary["fixed_work"] = fixed_work(obs, fast, args.seeds, device,
-                                           [r["seconds"] for r in rows if r["path"] == "dipbench"], args.steps)
+    summary: dict[str, Any] = {"mode": "speed", "image": args.image, "size": size, "steps": steps,
+                               "seeds": seeds, "gflop_per_step": flops / 1e9}
+    if steps >= 2:
+        summary["fixed_work"] = fixed_work(obs, fast, seeds, device,
+                                           [r["seconds"] for r in rows if r["path"] == "dipbench"], steps)
     for path in ("reference", "dipbench"):
         mine = [r for r in rows if r["path"] == path]
         seconds = statistics.mean(r["seconds"] for r in mine)
         peak, how = estimated_peak_gflops(device, "fp32" if path == "reference" else fast_precision, args.threads)
-        gflops = flops / 1e9 * args.steps / seconds
+        gflops = flops / 1e9 * steps / seconds
         summary[path] = {
-            "steps_per_s": args.steps / seconds, "mean_seconds": seconds,
+            "steps_per_s": steps / seconds, "mean_seconds": seconds,
             "psnr_mean": statistics.mean(r["psnr"] for r in mine),
             "psnr_per_seed": [r["psnr"] for r in mine],
             "gflops": gflops, "peak_gflops_est": peak, "peak_note": how,
@@ -331,16 +284,49 @@ def mode_speed(args: argparse.Namespace, device: torch.device) -> dict[str, Any]
         print(f"{path:9s}: {s['steps_per_s']:.3f} steps/s, {s['gflops']:.1f} GFLOP/s ({frac}), peak memory "
               f"{_fmt_mb(s['peak_mb'])}, mean final PSNR {s['psnr_mean']:.3f} dB "
               f"[{s['precision']}{', channels_last' if s['channels_last'] else ''}]")
-    print(f"peak estimate: {summary['dipbench']['peak_note']}")
-    print(f"{flops / 1e9:.1f} GFLOP per step at {args.size}x{args.size}; PSNR gap within 0.1 dB: "
+    for path in ("reference", "dipbench"):
+        print(f"peak estimate ({summary[path]['precision']}): {summary[path]['peak_note']}")
+    print(f"{flops / 1e9:.1f} GFLOP per step at {size}x{size}; PSNR gap within 0.1 dB: "
           f"{summary['keeps_numbers']}")
     if "fixed_work" in summary:
         w = summary["fixed_work"]
         print(f"fixed per-run work: {w['fixed_seconds']:.3f} s = {w['percent_of_timed']:.1f}% of the timed part "
-              f"({w['timed_seconds']:.2f} s for {args.steps} steps; 1-step run {w['one_step_seconds']:.3f} s, "
+              f"({w['timed_seconds']:.2f} s for {steps} steps; 1-step run {w['one_step_seconds']:.3f} s, "
               f"{w['per_step_seconds']:.3f} s per step; below 5%: {w['percent_of_timed'] < 5})")
     summary["last_line"] = f"speedup={summary['speedup']:.3f} psnr_gap_db={summary['psnr_gap_db']:.4f}"
     return summary
+
+
+def mode_speed(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    if not args.sweep:
+        return speed_at(args, device, args.size, args.steps, args.seeds)
+    rows = []
+    for size in args.sweep_sizes:
+        steps = args.sweep_steps or sweep_steps(size)
+        print(f"-- {size} px, {steps} steps, seed {args.seeds[0]}", flush=True)
+        rows.append(speed_at(args, device, size, steps, args.seeds[:1]))
+    print("size sweep (one seed; few steps at large sizes, so the fixed per-run work shows there):")
+    print(f"  {'px':>5s} {'steps':>5s} {'ref steps/s':>11s} {'dipbench':>9s} {'speedup':>7s} {'GFLOP/s':>8s} "
+          f"{'% of peak':>9s} {'ref % of peak':>13s} {'PSNR gap dB':>11s}")
+    for r in rows:
+        d, ref = r["dipbench"], r["reference"]
+        print(f"  {r['size']:5d} {r['steps']:5d} {ref['steps_per_s']:11.3f} {d['steps_per_s']:9.3f} {r['speedup']:7.2f} "
+              f"{d['gflops']:8.1f} {_percent(d['fraction_of_peak']):>9s} {_percent(ref['fraction_of_peak']):>13s} "
+              f"{r['psnr_gap_db']:+11.3f}")
+    summary = {"mode": "speed", "sweep": rows}
+    summary["last_line"] = " ".join(f"{r['size']}px={r['speedup']:.2f}x/{_percent(r['dipbench']['fraction_of_peak'])}"
+                                    for r in rows)
+    return summary
+
+
+def sweep_steps(size: int) -> int:
+    """Steps per run of the size sweep: QUICK_STEPS at QUICK_SIZE, scaled by the inverse pixel count
+    (about the same time per run), 4 to 96."""
+    return int(min(96, max(4, round(QUICK_STEPS * (QUICK_SIZE / size) ** 2))))
+
+
+def _percent(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{100 * fraction:.0f}%"
 
 
 def fixed_work(obs: Observation, fast: dict[str, Any], seeds: list[int], device: torch.device,
@@ -355,6 +341,78 @@ def fixed_work(obs: Observation, fast: dict[str, Any], seeds: list[int], device:
     fixed = one - per_step
     return {"one_step_seconds": one, "timed_seconds": timed, "steps": steps, "per_step_seconds": per_step,
             "fixed_seconds": fixed, "percent_of_timed": 100.0 * fixed / timed}
+
+
+#: ``--mode variants``: name -> loop parameters that differ from dipbench's default (``adam`` and
+#: ``compile`` are the loop's switches, :mod:`dipbench.methods.dip.compiled`).
+VARIANTS = {"default": {}, "adam-loop": {"adam": "loop"}, "adam-foreach": {"adam": "foreach"},
+            "compile": {"compile": True}, "fp32": {"precision": "fp32"}}
+
+
+def variant_run(obs: Observation, params: dict[str, Any], loop: dict[str, Any], seed: int,
+                device: torch.device) -> dict[str, Any]:
+    """dipbench's DIP as :meth:`DIP.restore` runs it, with the loop parameters ``loop`` on top of the
+    resolved ones; the steady step time is read off the curve's logging times (compiling excluded)."""
+    from dipbench.methods.dip import loop as dip_loop
+
+    start = time.perf_counter()
+    method = DIP(obs.task, **params)
+    p = {**method.resolved_params(obs), **loop}
+    problem = DIPProblem.from_observation(obs, p, device)
+    net = method.seeded_network(p, obs.channels, seed, problem.input_channels(p)).to(device)
+    result = dip_loop.fit(net, problem, p, torch.Generator(device=device).manual_seed(seed), device)
+    seconds = time.perf_counter() - start
+    timed = result.curve.dropna(subset=["time_s"])
+    first, last = timed.iloc[0], timed.iloc[-1]
+    steady = (last["time_s"] - first["time_s"]) / max(1, last["step"] - first["step"])
+    return {"seconds": seconds, "steady_step_s": float(steady), "psnr": psnr(obs.gt, result.image),
+            "info": result.info}
+
+
+def mode_variants(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    """dipbench's loop variants side by side, interleaved (the order rotates every seed)."""
+    obs = observation("builtin", args.image, args.size)
+    names = args.variants
+    log_every = max(1, args.steps // 4)
+    params = fast_params(args, steps=args.steps, log_every=log_every)
+    variant_run(obs, {**params, "steps": 2}, {}, 10_001, device)  # the process's own first-run costs
+    first_run = {}
+    for name in names:  # warm-up: primitive caches, and for "compile" the compilation itself
+        run = variant_run(obs, params, VARIANTS[name], 10_000, device)
+        first_run[name] = run
+        print(f"  warm-up {name:12s}: {run['seconds']:7.2f} s ({run['info'].get('compile')}, "
+              f"adam {run['info'].get('adam')})", flush=True)
+    rows = []
+    for i, seed in enumerate(args.seeds):
+        for name in names[i % len(names):] + names[: i % len(names)]:
+            run = variant_run(obs, params, VARIANTS[name], seed, device)
+            rows.append({"variant": name, "seed": seed, "seconds": run["seconds"], "psnr": run["psnr"],
+                         "steady_step_s": run["steady_step_s"], "compile": run["info"].get("compile"),
+                         "adam": run["info"].get("adam")})
+            print(f"  {name:12s} seed {seed}: {run['seconds']:7.2f} s, steady {1e3 * run['steady_step_s']:7.1f} "
+                  f"ms/step, PSNR {run['psnr']:.3f} dB", flush=True)
+    summary: dict[str, Any] = {"mode": "variants", "size": args.size, "steps": args.steps, "seeds": args.seeds,
+                               "variants": {}}
+    base = None
+    for name in names:
+        mine = [r for r in rows if r["variant"] == name]
+        steady = statistics.mean(r["steady_step_s"] for r in mine)
+        # compiling (and other first-run work) beyond the steady steps of the warm-up run
+        extra = first_run[name]["seconds"] - steady * args.steps
+        entry = {"steady_ms_per_step": 1e3 * steady, "mean_seconds": statistics.mean(r["seconds"] for r in mine),
+                 "psnr_mean": statistics.mean(r["psnr"] for r in mine), "first_run_extra_s": extra,
+                 "compile": mine[0]["compile"], "adam": mine[0]["adam"],
+                 "amortised_ms_per_step": {n: 1e3 * (steady + extra / n) for n in (1800, 3000)}}
+        summary["variants"][name] = entry
+        base = base or entry
+        print(f"{name:12s}: steady {entry['steady_ms_per_step']:7.1f} ms/step ({base['steady_ms_per_step'] / entry['steady_ms_per_step']:.3f}x "
+              f"{names[0]}), first run +{extra:6.1f} s -> {entry['amortised_ms_per_step'][1800]:.1f} / "
+              f"{entry['amortised_ms_per_step'][3000]:.1f} ms/step over 1800 / 3000 steps; PSNR "
+              f"{entry['psnr_mean']:.3f} dB ({entry['psnr_mean'] - base['psnr_mean']:+.3f}); compile "
+              f"{entry['compile']}, adam {entry['adam']}")
+    summary["last_line"] = " ".join(f"{n}={base['steady_ms_per_step'] / v['steady_ms_per_step']:.3f}x"
+                                    for n, v in summary["variants"].items())
+    return summary
 
 
 def mode_ttq(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
@@ -607,10 +665,17 @@ def _fmt_mb(value: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--mode", default="speed", choices=["speed", "ttq", "es", "memory", "fused", "memory-child"])
+    parser.add_argument("--mode", default="speed", choices=["speed", "ttq", "es", "memory", "fused", "variants",
+                                                       "memory-child"])
+    parser.add_argument("--variants", nargs="+", default=["default", "adam-loop"], choices=list(VARIANTS),
+                        help="variants: dipbench loop variants compared (the first is the baseline)")
     parser.add_argument("--quick", action="store_true",
                         help=f"speed mode, {QUICK_SIZE} px, {QUICK_STEPS} steps x 3 seeds (about a minute on 2 "
                              "CPU cores)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="speed mode at each --sweep-sizes (default 64 128 256 512), one seed each")
+    parser.add_argument("--sweep-sizes", type=int, nargs="+", default=[64, 128, 256, 512])
+    parser.add_argument("--sweep-steps", type=int, help="steps per sweep run (default: about equal time per size)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--size", type=int, help="image side in px (speed: 256, ttq: 64, es: 64, fused: 64)")
@@ -637,11 +702,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the summary here")
     args = parser.parse_args(argv)
     defaults = {"speed": (256, 200, [0, 1, 2]), "ttq": (64, 600, [0]), "es": (64, 1800, [0]),
-                "fused": (64, 50, [0]), "memory": (256, 2, [0]), "memory-child": (256, 2, [0])}[args.mode]
+                "fused": (64, 50, [0]), "variants": (QUICK_SIZE, QUICK_STEPS, [0, 1, 2]),
+                "memory": (256, 2, [0]), "memory-child": (256, 2, [0])}[args.mode]
     if args.quick:
         if args.mode != "speed":
             parser.error("--quick is for the speed mode")
         defaults = (QUICK_SIZE, QUICK_STEPS, [0, 1, 2])
+    if args.sweep and args.mode != "speed":
+        parser.error("--sweep is for the speed mode")
     args.size = args.size or defaults[0]
     args.steps = args.steps or defaults[1]
     args.seeds = args.seeds or defaults[2]
@@ -651,7 +719,8 @@ def main(argv: list[str] | None = None) -> int:
         memory_child(args, device)
         return 0
     machine = print_hardware(args, device)
-    mode = {"speed": mode_speed, "ttq": mode_ttq, "es": mode_es, "memory": mode_memory, "fused": mode_fused}
+    mode = {"speed": mode_speed, "ttq": mode_ttq, "es": mode_es, "memory": mode_memory, "fused": mode_fused,
+            "variants": mode_variants}
     summary = mode[args.mode](args, device)
     summary.update({"hardware": machine, "quick": args.quick,
                     "device": str(device), "device_name": _device_name(device), "threads": torch.get_num_threads(),

@@ -96,3 +96,41 @@ def test_tiny_speed_run_prints_hardware_and_last_line(tmp_path):
     assert summary["hardware"]["cpu_model"] and summary["hardware"]["logical_cores"] >= 1
     assert summary["hardware"]["precision_resolved"] == summary["dipbench"]["precision"]
     assert summary["fixed_work"]["steps"] == 2
+
+
+def test_peak_estimate_raises_the_cpuinfo_clock_to_what_a_measured_product_needs(monkeypatch):
+    """The EPYC of this project: cpuinfo 2.60 GHz, a one-thread bf16 product of 500 GFLOP/s (>= 3.9 GHz)."""
+    peak = _load("peak")
+    monkeypatch.setattr(peak, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    monkeypatch.setattr(peak, "cpu_ghz", lambda: 2.6)
+    rates = {"fp32": 110.0, "bf16": 500.0}
+    monkeypatch.setattr(peak, "gemm_gflops", lambda precision, threads: rates[precision] * threads)
+    cpu = torch.device("cpu")
+    bf16, note = peak.estimated_peak_gflops(cpu, "bf16", 1)
+    assert bf16 == pytest.approx(500.0) and "needs >= 3.91 GHz" in note
+    fp32, _ = peak.estimated_peak_gflops(cpu, "fp32", 1)
+    assert fp32 == pytest.approx(500.0 / 128 * 64)  # the core's clock, whichever precision shows it
+    assert peak.estimated_peak_gflops(cpu, "bf16", 1, measure=False)[0] == pytest.approx(2.6 * 128)
+    rates.update(bf16=200.0, fp32=50.0)  # a busy machine: the products fall below the cpuinfo clock
+    assert peak.estimated_peak_gflops(cpu, "bf16", 1)[0] == pytest.approx(2.6 * 128)
+
+
+def test_size_sweep_and_loop_variants_run_and_tabulate(tmp_path):
+    dip_speed = _load("dip_speed")
+    assert dip_speed.sweep_steps(dip_speed.QUICK_SIZE) == dip_speed.QUICK_STEPS
+    assert dip_speed.sweep_steps(64) == 96 and dip_speed.sweep_steps(512) == 4
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "dip_speed.py"), "--sweep", "--sweep-sizes", "40",
+                           "--sweep-steps", "2"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert re.fullmatch(r"40px=\d+\.\d\dx/\d+%", lines[-1]), lines[-1]
+    assert any(re.match(r"\s+40\s+2\s+\d", line) for line in lines), done.stdout
+    summary_path = tmp_path / "variants.json"
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "dip_speed.py"), "--mode", "variants", "--size", "40",
+                           "--steps", "4", "--seeds", "0", "--json", str(summary_path)], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    variants = json.loads(summary_path.read_text())["variants"]
+    assert variants["default"]["adam"] == "fused" and variants["adam-loop"]["adam"] == "loop"
+    assert all(v["compile"] == "off" and v["steady_ms_per_step"] > 0 for v in variants.values())
