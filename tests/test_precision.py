@@ -88,3 +88,20 @@ def test_tables_say_which_rows_ran_in_bf16():
     assert any("Precision: dip (bf16)" in note for note in table.notes)
     fp32_only = metric_table(pd.DataFrame([r for r in rows if r["label"] == "bm3d"]), "e", "d")
     assert not any(note.startswith("Precision") for note in fp32_only.notes)
+
+
+def test_tf32_mode_sets_true_fp32_inside_and_restores_the_process_settings():
+    before = prec.tf32_flags()
+    with prec.tf32_mode(False) as flags:
+        assert flags == prec.tf32_flags() == {"cuda_matmul_allow_tf32": False, "cudnn_allow_tf32": False,
+                                              "float32_matmul_precision": "highest"}
+    assert prec.tf32_flags() == before
+    with prec.tf32_mode(True) as flags:
+        assert (flags["cuda_matmul_allow_tf32"], flags["cudnn_allow_tf32"]) == (True, True)
+        assert flags["float32_matmul_precision"] == "high"
+    assert prec.tf32_flags() == before
+    with prec.tf32_mode("auto") as flags:  # touches nothing
+        assert flags == before
+    with pytest.raises(ConfigError, match="tf32"):
+        with prec.tf32_mode("off"):
+            pass

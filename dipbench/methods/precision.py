@@ -9,11 +9,20 @@ fp32.
 Native bf16: CUDA devices of compute capability 8.0 or newer, and CPUs with AVX-512 BF16 or AMX-BF16.
 Other CPUs (e.g. AVX-512 without BF16) emulate bf16 in oneDNN and run it about 3x *slower* than fp32,
 so ``auto`` keeps fp32 there.
+
+TF32 (:func:`tf32_mode`): on CUDA GPUs of compute capability 8.0 and newer, PyTorch's cuDNN convolutions
+round fp32 inputs to TF32 (10-bit mantissa) unless ``torch.backends.cudnn.allow_tf32`` is off; the DIP
+authors' GPUs had no TF32, so their fp32 was true fp32. DIP's ``tf32`` parameter switches TF32 off (or on)
+for the matmuls and cuDNN inside the fit and restores the process's settings afterwards; ``"auto"`` leaves
+PyTorch's defaults (cuDNN TF32 on, matmul TF32 off). The flags in force are recorded with every result
+(``precision_flags``). CPUs have no TF32: the flags change nothing there but are still recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from typing import Any, Iterator
 
 import torch
 
@@ -89,3 +98,35 @@ def use_channels_last(setting, device: torch.device | str, precision: str) -> bo
     device = torch.device(device)
     return device.type == "cuda" or (device.type == "cpu" and precision == "bf16")
 
+
+
+def tf32_flags() -> dict[str, Any]:
+    """The process's TF32 settings: ``cuda_matmul_allow_tf32``, ``cudnn_allow_tf32`` (bools) and
+    ``float32_matmul_precision`` ("highest" = true fp32, "high" = TF32 allowed, "medium")."""
+    return {"cuda_matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+            "cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
+            "float32_matmul_precision": torch.get_float32_matmul_precision()}
+
+
+def _set_tf32(matmul: bool, cudnn: bool, matmul_precision: str) -> None:
+    torch.set_float32_matmul_precision(matmul_precision)
+    torch.backends.cuda.matmul.allow_tf32 = matmul
+    torch.backends.cudnn.allow_tf32 = cudnn
+
+
+@contextlib.contextmanager
+def tf32_mode(tf32: bool | str) -> Iterator[dict[str, Any]]:
+    """Run the block with TF32 off (``False``: true fp32 for matmuls and cuDNN, matmul precision
+    "highest"), on (``True``: both on, "high") or as the process has it (``"auto"``); yields
+    :func:`tf32_flags` as they are inside the block and restores the previous settings on exit."""
+    if tf32 not in (True, False, "auto"):
+        raise ConfigError(f"tf32 must be true, false or 'auto', got {tf32!r}")
+    if tf32 == "auto":  # touch nothing: setting a flag, even to its value, changes oneDNN's state on the CPU
+        yield tf32_flags()
+        return
+    before = tf32_flags()
+    _set_tf32(bool(tf32), bool(tf32), "high" if tf32 else "highest")
+    try:
+        yield tf32_flags()
+    finally:
+        _set_tf32(before["cuda_matmul_allow_tf32"], before["cudnn_allow_tf32"], before["float32_matmul_precision"])
