@@ -13,6 +13,7 @@ from dipbench.methods.dip.network import SkipNet, count_parameters
 from dipbench.methods.family.deep_decoder import DeepDecoderNet
 from dipbench.methods.family.dip_sgld import first_sample_step
 from dipbench.methods.family.dip_tv import total_variation
+from dipbench.methods.family.dip_variant import DIP_LOOP_ONLY
 from dipbench.methods.family.zs_n2n import ZSN2NNet, pair_downsample, zs_n2n_loss
 from dipbench.tasks import make_task
 
@@ -145,7 +146,7 @@ def test_dip_tv_defaults():
     params = get_method("dip_tv").resolve_params("denoise", {})
     assert (params["tv_weight"], params["tv_norm"], params["tv_eps"]) == (0.02, "isotropic", 1e-8)
     dip = get_method("dip").resolve_params("denoise", {})
-    assert all(params[k] == v for k, v in dip.items() if k not in ("early_stopping", "compile"))
+    assert all(params[k] == v for k, v in dip.items() if k not in DIP_LOOP_ONLY)
 
 
 def test_dip_variants_build_dips_network():

@@ -29,6 +29,7 @@ from .. import precision as prec
 from ..base import Restoration
 from ..divergence import loss_divergence
 from ..oracle import oracle_summary, psnr_tensor
+from .backtracking import backtracker
 from .compiled import adam_impl, compile_network, make_optimizer
 from .early_stopping import WindowedVariance, es_settings
 from .inputs import input_depth, network_input
@@ -146,6 +147,7 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
     z = torch.cat([p.network_input(params, [g], device) for p, g in zip(problems, generators)], dim=1)
     sigma_p = float(params["reg_noise_std"])
     optimizer = make_optimizer(net.parameters(), float(params["lr"]), device, impl=params.get("adam", "auto"))
+    backtrack = backtracker(params, optimizer, runs)  # None unless `backtrack` is on (.backtracking)
     ema_weight = float(params["ema"]) if params["ema"] is not None else None
     use_ema = params["output"] == "ema" and ema_weight is not None
     autocast = prec.autocast(precision, device)
@@ -205,6 +207,8 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
                     raise DivergenceError(f"DIP diverged: loss is {bad[0]} at step {step} (try a lower lr)")
                 bar.update(step - bar.n)
                 bar.set_postfix(loss=f"{max(last):.2e}")
+                if backtrack is not None:
+                    backtrack.check(step, last)
                 if es is not None and es.check(step) and es_params["stop"]:
                     break
     bar.close()
@@ -226,7 +230,8 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
     for k, problem in enumerate(problems):
         curve = _curve(losses[:step, k].cpu().numpy(), oracle_steps, psnr_log[: len(oracle_steps), k].cpu().numpy(),
                        log_times, None if es_var is None else es_var[:step, k].cpu().numpy())
-        results.append(_result(k, problem, images[k], curve, dict(info), "psnr_ema" if use_ema else "psnr", es))
+        run_info = {**info, **(backtrack.record(k) if backtrack is not None else {})}
+        results.append(_result(k, problem, images[k], curve, run_info, "psnr_ema" if use_ema else "psnr", es))
     return results
 
 

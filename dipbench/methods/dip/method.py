@@ -16,9 +16,12 @@ Speed options:
   compile        torch.compile the network (off: on a 2-core CPU it compiled for 3 minutes and gained ~10%).
   cudnn.benchmark is switched on for CUDA devices.
 
-The notebook's "backtracking" (restoring weights after a PSNR drop) is not implemented: the original
-applies a stale gradient after restoring, and with fixed seeds and the EMA it is not needed for the
-paper's numbers.
+The authors' environment (docs/protocol.md section 10, :mod:`.environment`): ``environment: authors``
+resolves the ``"auto"`` switches to what the authors' code ran with (true fp32 without TF32, BatchNorm
+weights U(0, 1), ``align_corners`` true, the notebooks' backtracking (:mod:`.backtracking`), their step
+count and final input); ``current`` (default) to today's PyTorch and the paper's text. Every switch can be
+set on its own, and the resolved values are recorded (``params_resolved``, and the TF32 flags the fit ran
+with as ``precision_flags``).
 """
 
 from __future__ import annotations
@@ -35,12 +38,13 @@ from ..params import Rule
 from ..device import resolve_device
 from ..registry import register
 from .early_stopping import DEFAULTS as ES_DEFAULTS
+from . import environment as env
 from .architectures import ARCHITECTURES, layout, min_side, scale_count
 from .early_stopping import es_settings
 from .fused import fuse_networks
 from .inputs import INPUT_KINDS
 from .loop import DIPProblem, fit, fit_runs
-from .network import SkipNet
+from .network import BN_INITS, SkipNet
 
 
 #: What every experiment of the paper shares unless its task says otherwise (section 2).
@@ -71,12 +75,19 @@ class DIP(Method):
       final_input ("perturbed": net(z + last noise), as the notebooks; "clean": net(z)),
       pad_input (reflection padding of the image in px, 1 for the paper's 512 -> 514 inpainting),
       channels / skip_channels / scales (reshape the network: every scale's width, every skip's width,
-      how many scales; "auto" keeps the named network's), bn_init ("default" | "uniform" = PyTorch 0.3),
-      align_corners (bilinear upsampling as PyTorch 0.3 when true), log_every (oracle PSNR period),
+      how many scales; "auto" keeps the named network's), log_every (oracle PSNR period),
       precision ("fp32" | "bf16" | "auto"), checkpointing (activation checkpointing for large images),
       channels_last ("auto" | true | false), compile (torch.compile the network),
       early_stopping (null, or {"window": W, "patience": P}: ES-WMV; the result is the output at the
       step it chose, see :mod:`.early_stopping`; ``steps`` is then the most steps run).
+
+    The authors' environment (:mod:`.environment`; ``"auto"`` = the value of ``environment``):
+      environment ("current" | "authors"), tf32 (false: true fp32 on CUDA; true; "auto": PyTorch's
+      default), bn_init ("default": weights 1 | "uniform": U(0, 1), PyTorch <= 1.1), align_corners
+      (bilinear upsampling as PyTorch < 0.4 when true), backtrack ("off" | "notebook": restore the last good
+      weights and Adam moments when the PSNR against the observation drops by > 5 dB between checks, every
+      ``log_every`` steps, :mod:`.backtracking`); ``steps`` also takes "paper" (the paper's text) or
+      "notebook" (the authors' notebook: 3000 for denoising).
     """
 
     name = "dip"
@@ -88,13 +99,14 @@ class DIP(Method):
     defaults = {
         "steps": "auto", "lr": "auto", "reg_noise_std": "auto", "output": "auto", "final_input": "auto",
         "pad_input": "auto", "network": "auto", "input": "auto", "input_depth": "auto", "input_scale": "auto",
-        "ema": 0.99, "channels": "auto", "skip_channels": "auto", "scales": "auto", "bn_init": "default", "align_corners": False, "log_every": 50,
+        "ema": 0.99, "channels": "auto", "skip_channels": "auto", "scales": "auto", "log_every": 50,
+        "environment": "current", "tf32": "auto", "bn_init": "auto", "align_corners": "auto", "backtrack": "auto",
         "precision": "auto", "checkpointing": False, "channels_last": "auto", "compile": False,
         "early_stopping": None,
     }
     smoke = {"steps": 6, "channels": 8, "scales": 3, "log_every": 2, "input_depth": 4}
     param_rules = {
-        "steps": Rule(int, low=1, literals=("auto",)),
+        "steps": Rule(int, low=1, literals=("auto", *env.STEP_CHOICES)),
         "lr": Rule(float, low=0, low_open=True, high=1, literals=("auto",)),
         "reg_noise_std": Rule(float, low=0, literals=("auto",)),
         "output": Rule(str, choices=("ema", "last"), literals=("auto",)),
@@ -108,7 +120,11 @@ class DIP(Method):
         "channels": Rule(int, low=1, literals=("auto",)),
         "skip_channels": Rule(int, low=0, literals=("auto",)),
         "scales": Rule(int, low=1, high=10, literals=("auto",)),
-        "bn_init": Rule(str, choices=("default", "uniform")),
+        "environment": Rule(str, choices=env.ENVIRONMENTS),
+        "tf32": Rule(bool, literals=("auto",)),
+        "bn_init": Rule(str, choices=BN_INITS, literals=("auto",)),
+        "align_corners": Rule(bool, literals=("auto",)),
+        "backtrack": Rule(str, choices=env.BACKTRACK_MODES, literals=("auto",)),
         "log_every": Rule(int, low=1),
         "precision": Rule(str, choices=prec.PRECISIONS),
         "channels_last": Rule(bool, literals=("auto",)),
@@ -125,9 +141,10 @@ class DIP(Method):
     def resolved_params(self, obs: Observation) -> dict[str, Any]:
         """Parameters with every "auto" replaced by the paper's value for ``obs``'s task."""
         paper = paper_settings(obs.task, obs.task_params)
-        params = {k: (paper[k] if v == "auto" and k in paper else v) for k, v in self.params.items()}
+        params = env.resolve(self.params, obs.task, paper)  # the environment's switches, named step counts
+        params = {k: (paper[k] if v == "auto" and k in paper else v) for k, v in params.items()}
         unresolved = sorted(k for k, v in params.items()
-                            if v == "auto" and k not in ("channels_last", "precision", *NETWORK_SHAPE))
+                            if v == "auto" and k not in ("channels_last", "precision", "tf32", *NETWORK_SHAPE))
         if unresolved:
             raise ConfigError(f"{self.name}: the {obs.task} task has no DIP paper setting for "
                               f"{', '.join(unresolved)}; give them explicitly (or define Task.dip_settings)")
@@ -157,10 +174,12 @@ class DIP(Method):
                       in_channels: int | None = None) -> SkipNet:
         """The resolved parameters' network; ``in_channels`` defaults to ``input_depth`` (noise input)."""
         spec = layout(params["network"], params["scales"], params["channels"], params["skip_channels"])
+        switches = env.resolve({k: params[k] for k in ("bn_init", "align_corners", "environment") if k in params},
+                               "", {})  # "auto" here too, for callers that pass unresolved parameters
         return SkipNet(
             in_channels=int(params["input_depth"]) if in_channels is None else in_channels,
-            out_channels=out_channels, groups=groups, align_corners=bool(params["align_corners"]),
-            bn_init=params["bn_init"], checkpointing=bool(params["checkpointing"]), **spec,
+            out_channels=out_channels, groups=groups, align_corners=bool(switches["align_corners"]),
+            bn_init=switches["bn_init"], checkpointing=bool(params["checkpointing"]), **spec,
         )
 
     def seeded_network(self, params: dict[str, Any], out_channels: int, seed: int,
@@ -175,12 +194,23 @@ class DIP(Method):
         problem = DIPProblem.from_observation(obs, params, device)
         net = self.seeded_network(params, obs.channels, ctx.seed, problem.input_channels(params)).to(device)
         generator = torch.Generator(device=device).manual_seed(ctx.seed)
-        result = fit(net, problem, params, generator, device, progress=ctx.progress,
-                     desc=f"dip {obs.task} {obs.image}".strip())
+        with prec.tf32_mode(params["tf32"]) as flags:
+            result = fit(net, problem, params, generator, device, progress=ctx.progress,
+                         desc=f"dip {obs.task} {obs.image}".strip())
         result.info["params_resolved"] = self.params_record(params)
+        result.info["precision_flags"] = flags
         return result
 
     def restore_many(self, obs: Observation, contexts: Sequence[RunContext]) -> list[Restoration]:
+        """:meth:`fit_many` with the resolved ``tf32`` setting in force (for the DIP family too); each
+        result records the TF32 flags it ran with (``precision_flags``)."""
+        with prec.tf32_mode(self.resolved_params(obs)["tf32"]) as flags:
+            results = self.fit_many(obs, contexts)
+        for result in results:
+            result.info.setdefault("precision_flags", flags)
+        return results
+
+    def fit_many(self, obs: Observation, contexts: Sequence[RunContext]) -> list[Restoration]:
         """K seeds of ``obs`` as one fused fit (:func:`fit_fused`): K :meth:`restore` calls up to
         rounding, in about the time of one where a GPU has room."""
         if len(contexts) == 1:
@@ -191,7 +221,8 @@ class DIP(Method):
     @staticmethod
     def params_record(params: dict[str, Any]) -> dict[str, Any]:
         return {k: params[k] for k in ("steps", "lr", "reg_noise_std", "output", "final_input", "pad_input",
-                                       "network", "input", "input_depth", "input_scale")}
+                                       "network", "input", "input_depth", "input_scale", "environment",
+                                       "tf32", "bn_init", "align_corners", "backtrack")}
 
 
 @register
@@ -240,8 +271,10 @@ def fit_fused(observations: Sequence[Observation], params: dict[str, Any] | None
     fused = fuse_networks(nets, instance.build_network(resolved, first.channels, groups=len(nets),
                                                        in_channels=in_channels)).to(dev)
     generators = [torch.Generator(device=dev).manual_seed(seed) for seed in seeds]
-    results = fit_runs(fused, problems, resolved, generators, dev, progress=progress,
-                       desc=f"dip x{len(problems)} {first.task}")
+    with prec.tf32_mode(resolved["tf32"]) as flags:
+        results = fit_runs(fused, problems, resolved, generators, dev, progress=progress,
+                           desc=f"dip x{len(problems)} {first.task}")
     for result in results:
         result.info["params_resolved"] = instance.params_record(resolved)
+        result.info["precision_flags"] = flags
     return results

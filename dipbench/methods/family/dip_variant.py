@@ -1,8 +1,9 @@
 """What the DIP-based family methods (``dip_tv``, ``dip_sgld``) take from DIP, and the fit they share.
 
 :class:`DIPVariant` is :class:`~dipbench.methods.dip.DIP` with its own loop: it keeps DIP's parameters
-(except early stopping and ``compile``, which belong to DIP's loop), its ``"auto"`` per-task settings (each
-task's :meth:`~dipbench.tasks.Task.dip_settings`, docs/protocol.md section 3), its skip network and seeding
+(except early stopping, ``compile`` and ``backtrack``, which belong to DIP's loop), its ``"auto"``
+per-task settings (each task's :meth:`~dipbench.tasks.Task.dip_settings`, docs/protocol.md section 3), its
+skip network and seeding
 (:meth:`DIP.build_network`, :meth:`DIP.seeded_network`) and its tensors
 (:class:`~dipbench.methods.dip.DIPProblem`: observation, operator, padding). It runs one seed per fit (no
 fused runs).
@@ -27,7 +28,7 @@ from ..device import resolve_device
 from ..dip import DIP, DIPProblem
 
 #: DIP parameters that belong to DIP's own loop and are not offered by the variants.
-DIP_LOOP_ONLY = ("early_stopping", "compile")
+DIP_LOOP_ONLY = ("early_stopping", "compile", "backtrack")
 
 
 class DIPVariant(DIP):
@@ -38,8 +39,8 @@ class DIPVariant(DIP):
     param_rules = {k: v for k, v in DIP.param_rules.items() if k not in DIP_LOOP_ONLY}
     smoke = dict(DIP.smoke)
 
-    def restore_many(self, obs: Observation, contexts: Sequence[RunContext]) -> list[Restoration]:
-        return Method.restore_many(self, obs, contexts)
+    def fit_many(self, obs: Observation, contexts: Sequence[RunContext]) -> list[Restoration]:
+        return Method.restore_many(self, obs, contexts)  # one seed at a time (DIP.restore_many sets TF32)
 
 
 class DIPFit:
