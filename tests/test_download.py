@@ -405,3 +405,37 @@ def test_folder_where_the_cached_file_belongs(server, tmp_path):
     assert not isinstance(info.value, ChecksumError)
     assert (dest / "inside").is_dir()  # a folder is never deleted
     assert server.hits["/good/demo/file.png"] == 0
+
+
+def test_a_killed_fetch_leaves_a_part_file_that_the_next_fetch_removes(tmp_path):
+    """SIGKILL inside atomic_open (what a killed download is) leaves `.<name>.*.part`; the next fetch of that
+    file removes it once it is older than a live transfer can be, and keeps a fresh one (a running fetch)."""
+    import os
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    dest = cache / "file.png"
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal, sys\nfrom dipbench.atomic import atomic_open\n"
+         "writing = atomic_open(sys.argv[1], 'wb')\nhandle = writing.__enter__()\nhandle.write(b'half a file')\nhandle.flush()\n"
+         "os.kill(os.getpid(), signal.SIGKILL)\n", str(dest)], timeout=60)
+    assert killed.returncode == -9
+    (stale,) = cache.glob(".file.png.*.part")
+    fresh = cache / ".file.png.running.part"
+    fresh.write_bytes(b"being written")
+    other = cache / ".other.png.old.part"
+    other.write_bytes(b"another file's")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    mirror = tmp_path / "mirror"
+    (mirror / "demo").mkdir(parents=True)
+    (mirror / "demo" / "file.png").write_bytes(GOOD)
+    fetch_file(entry(), dest, [str(mirror)], **FAST)
+    assert dest.read_bytes() == GOOD
+    assert leftovers(cache) == [".file.png.running.part", ".other.png.old.part"]
+    os.utime(fresh, (old, old))
+    fetch_file(entry(), dest, [str(mirror)], **FAST)  # already verified: still cleans up beside it
+    assert leftovers(cache) == [".other.png.old.part"]

@@ -5,7 +5,8 @@ Sources are tried in order: each mirror (each of the entry's ``mirror_paths`` un
 canonical URL (a commit-pinned raw.githubusercontent.com address). Bytes are streamed to a temporary file
 beside the destination, hashed on the way, and renamed onto it only when the sha256 matches; a file that
 does not match is deleted and never used; the temporary file is removed on every exit that is not a
-success (errors, a deadline, KeyboardInterrupt).
+success (errors, a deadline, KeyboardInterrupt), and the ones a killed process left are removed by the next
+fetch of that file (:func:`remove_stale_parts`).
 
 Every transfer is bounded twice: ``timeout`` limits each wait for the network (connect, one read), and
 ``deadline`` limits the whole transfer of one file from one source, so a server that trickles bytes forever
@@ -14,6 +15,7 @@ is abandoned (reported as "stalled") and the next source is tried.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import http.client
 import math
@@ -167,6 +169,8 @@ def fetch_file(
         raise DownloadError(
             f"{dest} is {kind}, but the cached file {entry.name} belongs there: remove it and try again"
         )
+    if dest.parent.is_dir():
+        remove_stale_parts(dest, older_than=deadline + timeout)
     if dest.exists():
         try:
             actual = sha256_of(dest)
@@ -222,6 +226,23 @@ def fetch_file(
     if not candidates:
         raise DownloadError(f"no source for {entry.name}: no mirror given and no canonical URL")
     raise DownloadError(f"could not fetch {entry.name}: " + "; ".join(failures))
+
+
+def remove_stale_parts(dest: Path, older_than: float) -> list[Path]:
+    """Delete the temporary files a killed fetch of ``dest`` left beside it (``.<name>.*.part``, see
+    :func:`dipbench.atomic.atomic_open`) that were last written more than ``older_than`` seconds ago: a live
+    transfer writes its file at least every ``timeout`` seconds and ends within ``deadline + timeout``, so
+    such a file belongs to no running fetch. Returns the files removed."""
+    removed = []
+    cutoff = time.time() - older_than
+    for part in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
+        try:
+            if part.is_file() and not part.is_symlink() and part.stat().st_mtime < cutoff:
+                part.unlink()
+                removed.append(part)
+        except OSError:  # gone already (another fetch cleaned it), or not ours to remove
+            continue
+    return removed
 
 
 def _copy_verified(
