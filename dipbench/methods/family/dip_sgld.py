@@ -52,7 +52,8 @@ class DIPSGLD(DIPVariant):
     Image_Inpainting.ipynb) was not readable in the stored copy, so SR and inpainting use the DIP paper's lr
     and sigma_p with the denoising chain (steps, burn-in, sampling, weight noise scaled by that lr).
     Not implemented: the notebook's "roll back" (restoring the previous weights when the PSNR against the
-    noisy image drops by 5 dB), as DIP's backtracking is not (see :mod:`dipbench.methods.dip.method`).
+    noisy image drops by 5 dB); DIP's own loop has it (``backtrack: notebook``,
+    :mod:`dipbench.methods.dip.backtracking`).
 
     The curve's ``psnr`` is the oracle PSNR of each sampled step's output and ``psnr_mean`` that of the
     posterior mean so far (NaN before the first sample); the record has ``samples`` and ``weight_noise_std``.
