@@ -9,6 +9,9 @@
 #    torch.cuda.is_available();
 # 2. benchmarks/dip_speed.py --device cuda in the modes speed, fused (--runs 8 --size 256), memory
 #    (--sizes 512 1024 2048) and ttq, each with --json OUT/<mode>.json and its log in OUT/<mode>.log;
+#    then benchmarks/paper_projection.py --device cuda: the projected time of the whole paper config
+#    (config/config.yaml) on this GPU, from a short probe of every experiment x method (measured
+#    seconds per step x planned steps), into OUT/projection.json;
 # 3. one timed experiment of the workflow: sr_x4 of config/config.yaml restricted to Set5, written by
 #    Python to OUT/sr_x4.config.yaml (the config with only that experiment and dataset, results
 #    OUT/sr_x4, device cuda), run as
@@ -85,6 +88,7 @@ run_check() {
 
 speed=("$PYTHON" benchmarks/dip_speed.py --device cuda)
 run_check speed 150 "${speed[@]}" --mode speed --json "$out/speed.json"
+run_check projection 120 "$PYTHON" benchmarks/paper_projection.py --device cuda --json "$out/projection.json"
 run_check fused 90 "${speed[@]}" --mode fused --runs 8 --size 256 --json "$out/fused.json"
 run_check memory 180 "${speed[@]}" --mode memory --sizes 512 1024 2048 --json "$out/memory.json"
 run_check ttq 150 "${speed[@]}" --mode ttq --json "$out/ttq.json"
@@ -181,6 +185,12 @@ if speed:
     add("speed", "keeps the numbers (|gap| <= 0.1 dB)", speed["keeps_numbers"])
     if speed.get("fixed_work"):
         add("speed", "fixed per-run work (% of timed)", speed["fixed_work"]["percent_of_timed"])
+
+projection = load("projection")
+if projection:
+    add("projection", "full config on this GPU, one job at a time (h)", projection["projected_s"] / 3600)
+    for row in projection["rows"]:
+        add("projection", f"{row['experiment']} / {row['label']}: {row['runs']} runs (h)", row["projected_s"] / 3600)
 
 fused = summaries["fused"]
 if fused:

@@ -134,3 +134,44 @@ def test_size_sweep_and_loop_variants_run_and_tabulate(tmp_path):
     variants = json.loads(summary_path.read_text())["variants"]
     assert variants["default"]["adam"] == "fused" and variants["adam-loop"]["adam"] == "loop"
     assert all(v["compile"] == "off" and v["steady_ms_per_step"] > 0 for v in variants.values())
+
+
+def _gpu_check_tabulation() -> str:
+    """The Python that gpu_check.sh runs at its end to tabulate OUT/*.json (its last heredoc)."""
+    script = (BENCHMARKS / "gpu_check.sh").read_text()
+    return script.rsplit("<<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
+
+
+def test_paper_projection_of_a_tiny_config_and_its_gpu_check_table(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        f"results: {tmp_path / 'results'}\ndevice: cpu\nprotocols: [dip_paper]\n"
+        "methods:\n  dip: {display: DIP}\n  bicubic: {display: bicubic}\n"
+        "experiments:\n  sr_x4:\n    task: {name: sr, scale: 4}\n    datasets: [builtin]\n    image_size: 64\n"
+        "    methods: [bicubic, dip]\n    params:\n      dip: {steps: 50, log_every: 25}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "paper_projection.py"), "--config", str(config),
+                           "--probe-steps", "4", "--device", "cpu", "--json", str(out / "projection.json")],
+                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    projection = json.loads((out / "projection.json").read_text())
+    dip = next(r for r in projection["rows"] if r["label"] == "dip")
+    runs = len(datasets_builtin_images())
+    assert dip["runs"] == runs and dip["planned_steps"] == 50 * runs and dip["s_per_step"] > 0
+    # every dip run has the probe's image size: fixed + 50 steps x the probe's rate each
+    assert dip["projected_s"] == pytest.approx(runs * (dip["fixed_s"] + 50 * dip["s_per_step"]))
+    assert done.stdout.strip().splitlines()[-1] == f"projected_hours={projection['projected_s'] / 3600:.3f}"
+    # gpu_check.sh's table from it (the other checks' files absent)
+    (out / "status.tsv").write_text("projection\t0\t1.0\t3.5\n")
+    table = subprocess.run([sys.executable, "-c", _gpu_check_tabulation(), str(out)], capture_output=True,
+                           text=True, timeout=60)
+    assert table.returncode == 0, table.stderr
+    assert "| projection | full config on this GPU, one job at a time (h) |" in table.stdout
+    assert "| projection | seconds | 2.5 |" in table.stdout
+
+
+def datasets_builtin_images() -> list[str]:
+    from dipbench.datasets import registry
+
+    return registry.image_names("builtin")
