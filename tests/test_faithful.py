@@ -214,3 +214,40 @@ def test_backtracking_in_the_dip_loop_checks_at_the_logging_steps(smooth_rgb, mo
     assert np.abs(forced.image - off.image).max() > 1e-4
     fused = fit_fused([obs, obs], {**TINY, "backtrack": "notebook"}, seeds=[1, 2])
     assert [r.info["rollback_steps"] for r in fused] == [[4, 6], [4, 6]]
+
+
+# ------------------------------------------------------------------------------ the ablation benchmark
+
+
+def _ablation():
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module("fidelity_ablation")
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def test_ablation_pairs_each_variant_with_the_baseline_seed_by_seed():
+    ablation = _ablation()
+    base = [{"psnr": p, "rollbacks": 0, "seconds": 1.0, "steps": 10} for p in (30.0, 28.0, 29.0)]
+    variant = [{"psnr": p, "rollbacks": r, "seconds": 2.0, "steps": 17} for p, r in ((30.5, 1), (28.1, 0), (29.3, 2))]
+    row = ablation.summarise("bn_init", variant, base)
+    assert row["mean_psnr"] == pytest.approx(29.3) and row["seed_std"] == pytest.approx(np.std([30.5, 28.1, 29.3], ddof=1))
+    assert row["diff_mean"] == pytest.approx(0.3) and row["diff_std"] == pytest.approx(np.std([0.5, 0.1, 0.3], ddof=1))
+    assert (row["rollbacks"], row["steps"]) == (3, 17)
+
+
+def test_ablation_runs_tiny_and_says_tf32_is_na_on_cpu(capsys):
+    ablation = _ablation()
+    try:
+        ablation.observation("house", 40)
+    except Exception as exc:  # no dataset mirror or cache on this machine
+        pytest.skip(f"dip_denoise9 not available: {exc}")
+    assert ablation.main(["--size", "40", "--steps", "3", "--seeds", "2", "--variants", "bn_init", "tf32"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("hardware: ") and "the authors' published noisy input" in out
+    assert "| baseline | 3 |" in out and "| bn_init | 3 |" in out
+    assert ("| tf32 | 3 |" if torch.cuda.is_available() else "| tf32 | | n/a on CPU |") in out
