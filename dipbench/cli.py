@@ -501,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
 
         load_plugins(env_plugins() + _plugins_in(argv))
         args = build_parser().parse_args(argv)
+        if args.command == "job":  # a workflow step: it dies with the Snakemake that started it
+            from .pipeline.lifeline import watch_workflow
+
+            watch_workflow()
         return args.func(args)
     except DipbenchError as error:
         if debug:

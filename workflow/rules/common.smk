@@ -3,6 +3,7 @@ import os
 import sys
 
 from dipbench.errors import DipbenchError
+from dipbench.pipeline.lifeline import mark_workflow
 from dipbench.pipeline.plan import RunKey, load_config
 from dipbench.yamlio import check_yaml_files
 
@@ -13,6 +14,7 @@ except DipbenchError as error:
     sys.exit(f"dipbench: {error}")
 
 R = str(PLAN.results)
+mark_workflow()  # every job started from this process stops once it has ended (dipbench.pipeline.lifeline)
 RUNS = list(PLAN.runs())
 RUN_BY_PATH = {run.run_dir: run for run in RUNS}
 
