@@ -251,3 +251,13 @@ def test_ablation_runs_tiny_and_says_tf32_is_na_on_cpu(capsys):
     assert out.startswith("hardware: ") and "the authors' published noisy input" in out
     assert "| baseline | 3 |" in out and "| bn_init | 3 |" in out
     assert ("| tf32 | 3 |" if torch.cuda.is_available() else "| tf32 | | n/a on CPU |") in out
+
+
+def test_the_workflows_eta_counts_the_named_step_choices():
+    from dipbench.pipeline.eta import planned_steps
+
+    denoise = make_task("denoise")
+    assert planned_steps({"steps": "auto"}, denoise) == 1800
+    assert planned_steps({"steps": "auto", "environment": "authors"}, denoise) == 3000
+    assert planned_steps({"steps": "notebook"}, denoise) == 3000 and planned_steps({"steps": "paper"}, denoise) == 1800
+    assert planned_steps({"steps": 12}, denoise) == 12 and planned_steps({}, denoise) == 1

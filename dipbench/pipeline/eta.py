@@ -21,11 +21,13 @@ MANIFEST = "logs/plan.json"
 
 
 def planned_steps(params: dict[str, Any], task: Any) -> int:
-    """The steps a run will take at most: its ``steps`` parameter (``"auto"`` resolved by the task's DIP
-    settings), or 1 for methods that do not iterate."""
+    """The steps a run will take at most: its ``steps`` parameter (``"auto"``, ``"paper"`` or ``"notebook"``
+    resolved by the task's DIP settings and DIP's ``environment``), or 1 for methods that do not iterate."""
+    from ..methods.dip.environment import resolve_steps
+
     steps = params.get("steps")
-    if steps == "auto":
-        steps = task.dip_settings().get("steps")
+    if steps in ("auto", "paper", "notebook"):
+        steps = resolve_steps(steps, params.get("environment", "current"), task.name, task.dip_settings().get("steps"))
     return int(steps) if isinstance(steps, (int, float)) and not isinstance(steps, bool) else 1
 
 
