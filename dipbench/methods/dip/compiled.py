@@ -10,11 +10,10 @@ rounding (tests/test_fused.py checks it in float64). "auto" is "fused" where PyT
 (CPU and CUDA): on the AVX-512-BF16 EPYC it was 3 ms of a 105 ms 128 px step faster than "loop"
 (benchmarks/README.md).
 
-Compiling (``compile``: false | true | "reduce-overhead" | "auto"): ``torch.compile`` (inductor) of the
-network. On that 2-core CPU it took 70 s to compile and then ran the 128 px bf16 step *slower* (126 ms
+Compiling (``compile``: false, the default | true | "reduce-overhead"): ``torch.compile`` (inductor) of
+the network. On that 2-core CPU it took 70 s to compile and then ran the 128 px bf16 step *slower* (126 ms
 against 110 eager: oneDNN's convolutions dominate and inductor's generated elementwise code was no
-faster), so "auto" and false stay eager on the CPU; "auto" also stays eager on CUDA until measured
-there (benchmarks/gpu_check.sh measures it). "reduce-overhead" asks inductor for CUDA graphs on CUDA
+faster), so the default stays eager; on CUDA it is unmeasured (no GPU was lent so far). "reduce-overhead" asks inductor for CUDA graphs on CUDA
 (the step's hundreds of small kernel launches replayed as one graph); on a CPU it is the default mode.
 When compiling fails -- no C++ compiler, an unsupported operator -- the first call falls back to the
 eager network and the record says ``"failed (<error>): eager"``.
@@ -27,7 +26,7 @@ from typing import Any, Iterable
 import torch
 
 ADAM_IMPLS = ("auto", "loop", "foreach", "fused")
-COMPILE_MODES = (False, True, "auto", "reduce-overhead")
+COMPILE_MODES = (False, True, "reduce-overhead")
 
 
 def resolve_adam(setting: str, device: torch.device | str) -> str:
@@ -85,7 +84,7 @@ def compile_network(net: torch.nn.Module, setting: Any, device: torch.device | s
     """
     if setting not in COMPILE_MODES:
         raise ValueError(f"compile must be one of {COMPILE_MODES}, got {setting!r}")
-    if setting in (False, "auto"):
+    if setting is False:
         return net, {"compile": "off"}
     cuda = torch.device(device).type == "cuda"
     if setting == "reduce-overhead" and cuda:

@@ -13,7 +13,9 @@ Speed options:
                  the workflow's ``precision: fp32`` (or ``--profile profiles/faithful``) forces fp32.
   channels_last  "auto" (on CUDA, and for bf16 on the CPU; for fp32 on the CPU it was measured not to
                  help) | true | false.
-  compile        torch.compile the network (off: on a 2-core CPU it compiled for 3 minutes and gained ~10%).
+  compile        false (default) | true: torch.compile (inductor) the network | "reduce-overhead": the same
+                 with CUDA graphs on CUDA (:mod:`.compiled`; on the 2-core EPYC it compiled for 70 s and ran
+                 the 128 px step 15% slower, so it is off); a failed compile runs eagerly, recorded.
   cudnn.benchmark is switched on for CUDA devices.
 
 The authors' environment (docs/protocol.md section 10, :mod:`.environment`): ``environment: authors``
@@ -128,6 +130,7 @@ class DIP(Method):
         "log_every": Rule(int, low=1),
         "precision": Rule(str, choices=prec.PRECISIONS),
         "channels_last": Rule(bool, literals=("auto",)),
+        "compile": Rule(bool, literals=("reduce-overhead",)),
         "early_stopping": Rule(None),
     }
 
