@@ -294,6 +294,10 @@ def cmd_job_report_pages(args: argparse.Namespace) -> int:
 
     pages = write_pages(args.results, args.out)
     print(f"wrote {len(pages)} report pages into {args.out}")
+    if args.overview:
+        from .report.overview import write_overview
+
+        print(f"wrote the report's overview {write_overview(args.results, args.overview)}")
     return 0
 
 
@@ -481,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = jobs.add_parser("report-pages", parents=[plugin], help="one HTML page per table and figure, for snakemake --report")
     p.add_argument("--results", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--overview", help="also write the report's first page (an HTML fragment) here")
     p.set_defaults(func=cmd_job_report_pages)
     return parser
 

@@ -9,12 +9,13 @@ curves, 7 visual grids and galleries. The summary figure of the whole config is 
 noise-impedance figure (it spans experiments) ``all.all.1.noise_impedance_<dataset>_<image>.html``, the provenance of all
 results (commit, configuration hash, hardware) ``all.all.2.provenance.html``.
 A figure with an HTML fragment beside it (``<figure>.html``, e.g. the noise-impedance threshold table) shows
-it below the figure.
+it below the figure. Pages state the protocol of the tables they show (the first of the config's
+``protocols``; the others' tables are in ``protocols/<name>/tables/``). The report's first page, the
+results overview, is :mod:`.overview`.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import os
@@ -25,6 +26,7 @@ import pandas as pd
 from ..atomic import write_text
 from ..tasks import task_title
 from .naming import file_stem
+from .pictures import embedded_image
 
 STYLE = """
 body { font-family: sans-serif; margin: 1.5em; max-width: 70em; }
@@ -70,7 +72,9 @@ def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path
                              provenance.read_text(encoding="utf-8"), _config_context(runs)))
     if runs is None or runs.empty:
         return written
-    for (experiment, dataset), sub in runs.groupby(["experiment", "dataset"], sort=False):
+    first = first_protocol(results, runs) if "protocol" in runs else None
+    shown = runs if first is None else runs[runs["protocol"].astype(str) == first]
+    for (experiment, dataset), sub in shown.groupby(["experiment", "dataset"], sort=False):
         stem = file_stem(experiment, dataset)
         context = _context(sub)
         prefix = f"{experiment}.{dataset}"
@@ -97,6 +101,14 @@ def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path
     return written
 
 
+def first_protocol(results: Path, runs: pd.DataFrame) -> str | None:
+    """The protocol of ``tables/`` and ``figures/``: the one without its own ``protocols/<name>/`` folder
+    (where the report step puts every other protocol's tables)."""
+    names = list(dict.fromkeys(runs["protocol"].dropna().astype(str)))
+    first = [name for name in names if not (results / "protocols" / name).is_dir()]
+    return (first or names or [None])[0]
+
+
 def _figure_captions(figures: Path) -> dict[str, str]:
     """``figures/captions.json`` (file name -> caption) where the report step wrote one."""
     try:
@@ -106,15 +118,16 @@ def _figure_captions(figures: Path) -> dict[str, str]:
 
 
 def _figure(path: Path, captions: dict[str, str]) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    """The figure at full size (lossless, :func:`.pictures.embedded_image`), its caption, where its PNG
+    and PDF are (not embedded: they would triple the report's size), and its HTML fragment if any."""
     caption = captions.get(path.name, path.stem.replace("_", " "))
-    pdf = path.with_suffix(".pdf")
-    link = f' <a href="data:application/pdf;base64,{base64.b64encode(pdf.read_bytes()).decode("ascii")}" ' \
-           f'download="{html.escape(pdf.name)}">PDF</a>' if pdf.is_file() else ""
+    files = f"figures/{path.name}" + (f" and figures/{path.with_suffix('.pdf').name}"
+                                      if path.with_suffix(".pdf").is_file() else "")
     fragment = path.with_suffix(".html")
     extra = fragment.read_text(encoding="utf-8") if fragment.is_file() else ""
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}{link}</figcaption></figure>" + extra)
+    return (f'<figure><img src="{embedded_image(path)}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)} <small>(files: {html.escape(files)} in the results folder)</small>"
+            "</figcaption></figure>" + extra)
 
 
 def _context(sub: pd.DataFrame) -> str:

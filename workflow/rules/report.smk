@@ -32,7 +32,8 @@ rule report:
 
 
 rule report_pages:
-    """One HTML page per table and figure, with its caption and settings, for `snakemake --report`."""
+    """One HTML page per table and figure, with its caption and settings, for `snakemake --report`, and the
+    report's first page (the results overview, included by workflow/report/workflow.rst)."""
     input:
         report_outputs(),
     output:
@@ -44,9 +45,11 @@ rule report_pages:
             subcategory="{dataset}",
             labels={"order": "{order}", "item": "{item}"},
         ),
+        overview=f"{R}/report_overview.html",
     params:
         plugins=plugin_args,
     log:
         f"{R}/logs/report_pages.log",
     shell:
-        "dipbench job report-pages {params.plugins:q} --results {R:q} --out {output:q} 2>&1 | tee {log:q}"
+        "dipbench job report-pages {params.plugins:q} --results {R:q} --out {output[0]:q}"
+        " --overview {output.overview:q} 2>&1 | tee {log:q}"
