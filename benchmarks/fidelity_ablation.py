@@ -100,7 +100,8 @@ def summarise(name: str, runs: list[dict[str, Any]], base: list[dict[str, Any]])
     spread = statistics.stdev if len(values) > 1 else (lambda _: float("nan"))
     return {"variant": name, "mean_psnr": statistics.mean(values), "seed_std": spread(values),
             "diff_mean": statistics.mean(diffs), "diff_std": spread(diffs), "psnrs": values,
-            "rollbacks": sum(r["rollbacks"] for r in runs), "seconds_per_run": statistics.mean(r["seconds"] for r in runs),
+            "rollbacks": sum(r["rollbacks"] for r in runs),
+            "seconds_per_run": statistics.mean(r["seconds"] for r in runs),
             "steps": runs[0]["steps"]}
 
 

@@ -235,7 +235,8 @@ def test_ablation_pairs_each_variant_with_the_baseline_seed_by_seed():
     base = [{"psnr": p, "rollbacks": 0, "seconds": 1.0, "steps": 10} for p in (30.0, 28.0, 29.0)]
     variant = [{"psnr": p, "rollbacks": r, "seconds": 2.0, "steps": 17} for p, r in ((30.5, 1), (28.1, 0), (29.3, 2))]
     row = ablation.summarise("bn_init", variant, base)
-    assert row["mean_psnr"] == pytest.approx(29.3) and row["seed_std"] == pytest.approx(np.std([30.5, 28.1, 29.3], ddof=1))
+    assert row["mean_psnr"] == pytest.approx(29.3)
+    assert row["seed_std"] == pytest.approx(np.std([30.5, 28.1, 29.3], ddof=1))
     assert row["diff_mean"] == pytest.approx(0.3) and row["diff_std"] == pytest.approx(np.std([0.5, 0.1, 0.3], ddof=1))
     assert (row["rollbacks"], row["steps"]) == (3, 17)
 
