@@ -100,3 +100,63 @@ def test_a_job_without_a_workflow_is_not_watched(monkeypatch):
     assert watch_workflow() is None
     mark_workflow()  # this very process: nothing to watch
     assert watch_workflow() is None
+
+
+# ------------------------------------------------------------------------- a damaged restored image
+def test_a_record_names_its_image_and_a_damaged_image_is_refused(tmp_path, smooth_rgb):
+    import json
+
+    from dipbench.errors import ImageError
+    from dipbench.pipeline.integrity import set_aside_stale_records
+    from dipbench.pipeline.jobs import ensemble, evaluate, restore_seeds
+
+    obs = make_task("denoise").degrade(smooth_rgb[:40, :40], np.random.default_rng(0))
+    obs.dataset, obs.image = "mine", "pic"
+    obs.save(tmp_path / "obs.npz")
+    (record,) = restore_seeds(tmp_path / "obs.npz", "input", {}, [0], [tmp_path / "runs/a"])
+    run = tmp_path / "runs/a"
+    from dipbench.datasets.download import sha256_of
+
+    assert json.loads((run / "run.json").read_text())["restored_sha256"] == sha256_of(run / "restored.png")
+    assert set_aside_stale_records(tmp_path, ["runs/a"]) == []
+    evaluate(tmp_path / "obs.npz", run / "restored.png", run / "run.json", "dip_paper", tmp_path / "m.json")
+    data = (run / "restored.png").read_bytes()
+    (run / "restored.png").write_bytes(data[: len(data) // 2])  # truncated
+    with pytest.raises(ImageError, match="is not the one its record .* describes"):
+        evaluate(tmp_path / "obs.npz", run / "restored.png", run / "run.json", "dip_paper", tmp_path / "m.json")
+    with pytest.raises(ImageError, match="run snakemake again"):
+        ensemble([run / "restored.png"], [run / "run.json"], tmp_path / "runs/avg")
+    assert set_aside_stale_records(tmp_path, ["runs/a", "runs/missing"]) == [run / "run.json"]
+    assert not (run / "run.json").exists() and (run / "run.json.stale").is_file()  # kept, not deleted
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[1] / "Snakefile").is_file(), reason="no workflow here")
+def test_snakemake_redoes_a_run_whose_restored_image_was_truncated(tmp_path):
+    import json
+    import shutil
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    snakemake = shutil.which("snakemake", path=str(BIN)) or shutil.which("snakemake")
+    assert snakemake, "snakemake is not installed"
+    config = {"results": "out", "smoke": True, "protocols": ["dip_paper"],
+              "experiments": {"dn": {"task": {"name": "denoise"}, "datasets": ["builtin"], "image_size": 32,
+                                     "images": {"builtin": ["coffee"]}, "methods": ["input"]}}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    target = "out/metrics/dip_paper/dn/input/builtin/coffee/seed0.json"
+    command = [snakemake, "-s", str(repo / "Snakefile"), "--directory", str(tmp_path), "--configfile",
+               str(tmp_path / "tiny.yaml"), "--cores", "1", target]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DIPBENCH_OFFLINE": "1"}
+    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    image = tmp_path / "out/runs/dn/input/builtin/coffee/seed0/restored.png"
+    good = image.read_bytes()
+    image.write_bytes(good[:100])
+    (tmp_path / target).unlink()  # the score is wanted again: it would read the damaged image
+    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "set aside as run.json.stale, the run is redone" in second.stderr
+    assert image.read_bytes() == good  # the run was redone: the same deterministic image
+    assert json.loads((tmp_path / target).read_text())["psnr"] > 0

@@ -26,6 +26,7 @@ from ..imaging.resize import square_resize
 from ..metrics import score
 from ..provenance import run_provenance
 from ..seeding import derive_seed
+from .integrity import check_restored, vouch
 from ..tasks import Observation, make_task
 from ..threads import set_threads as _set_threads
 
@@ -173,6 +174,7 @@ def restore_seeds(obs_path: str | os.PathLike, method: str, params: dict[str, An
             "info": {k: v for k, v in result.info.items() if k not in ("device", "precision")},
             "observation": str(obs_path),
         }
+        vouch(record, out_dir / "restored.png")  # the record names its image's sha256 (pipeline/integrity.py)
         write_json(out_dir / "run.json", record)
         if result.info.get("diverged"):
             print(f"dipbench: warning: {result.info['divergence']} ({out_dir})", file=sys.stderr)
@@ -189,8 +191,9 @@ def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json:
     blanks and averages skip.
     """
     obs = Observation.load(obs_path)
-    pred = read_image(restored, "to_rgb" if obs.channels == 3 else "to_gray")
     record = json.loads(Path(run_json).read_text())
+    check_restored(restored, record, run_json)  # a damaged image is refused; the next plan redoes its run
+    pred = read_image(restored, "to_rgb" if obs.channels == 3 else "to_gray")
     if obs.gt is None:
         metrics = {"psnr": float("nan"), "ssim": float("nan"), "protocol": protocol}
     else:
@@ -220,8 +223,10 @@ def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json:
 def ensemble(member_images: list[str | os.PathLike], member_records: list[str | os.PathLike],
              out_dir: str | os.PathLike, identity: dict[str, Any] | None = None) -> dict[str, Any]:
     """Average restored images over runs (the paper's "average of two runs"); writes a run like restore."""
-    images = [read_image(path) for path in member_images]
     records = [json.loads(Path(path).read_text()) for path in member_records]
+    for path, record, record_path in zip(member_images, records, member_records):
+        check_restored(path, record, record_path)
+    images = [read_image(path) for path in member_images]
     first = records[0]
     out_dir = Path(out_dir)
     write_png(out_dir / "restored.png", np.mean(images, axis=0))
@@ -237,5 +242,6 @@ def ensemble(member_images: list[str | os.PathLike], member_records: list[str | 
         "info": {"ensemble_of": (identity or {}).get("of", first.get("label")), "ensemble_size": len(records),
                  "ensemble_seeds": json.dumps([r["seed"] for r in records])},
     }
+    vouch(record, out_dir / "restored.png")
     write_json(out_dir / "run.json", record)
     return record

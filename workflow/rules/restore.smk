@@ -1,3 +1,13 @@
+# A run whose record no longer matches its restored image (truncated, overwritten) gets its record set aside
+# as run.json.stale, so Snakemake redoes the run instead of failing on the image (dipbench.pipeline.integrity).
+if workflow.is_main_process:
+    from dipbench.pipeline.integrity import set_aside_stale_records
+
+    for _record in set_aside_stale_records(R, [run.run_dir for run in RUNS]):
+        print(f"dipbench: {_record} does not match its restored image: set aside as run.json.stale, "
+              "the run is redone", file=sys.stderr)
+
+
 def method_of(label):
     return PLAN.method_entry(label)["method"]
 
