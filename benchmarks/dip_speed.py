@@ -624,29 +624,35 @@ def _device_memory_mb(device: torch.device) -> float | None:
 
 
 def mode_fused(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
-    obs = observation("builtin", args.image, args.size)
-    k = args.runs
+    """K seeds of one image (``--runs``), or with ``--images`` one run (seed 0) of each image, fused."""
+    if args.images:
+        observations = [observation("builtin", image, args.size) for image in args.images]
+        seeds = [0] * len(observations)
+    else:
+        observations = [observation("builtin", args.image, args.size)] * args.runs
+        seeds = list(range(args.runs))
+    k, obs = len(observations), observations[0]
     params = fast_params(args, steps=args.steps)
-    seeds = list(range(k))
-    fit_fused([obs] * k, {**params, "steps": 2}, seeds=seeds, device=str(device))  # warm-up
+    fit_fused(observations, {**params, "steps": 2}, seeds=seeds, device=str(device))  # warm-up
     dipbench_run(obs, {**params, "steps": 2}, 0, device)
     start = time.perf_counter()
-    separate = [get_method("dip")(obs.task, **params).restore(obs, RunContext(seed=s, device=str(device)))
-                for s in seeds]
+    separate = [get_method("dip")(o.task, **params).restore(o, RunContext(seed=s, device=str(device)))
+                for o, s in zip(observations, seeds)]
     t_separate = time.perf_counter() - start
     start = time.perf_counter()
-    fused = fit_fused([obs] * k, params, seeds=seeds, device=str(device))
+    fused = fit_fused(observations, params, seeds=seeds, device=str(device))
     t_fused = time.perf_counter() - start
     # Rounding differences of the grouped convolutions grow over many steps at lr 0.01 (as between two
     # thread counts), so compare PSNRs as well as pixels.
     diff = max(float(np.abs(a.image - b.image).max()) for a, b in zip(separate, fused))
-    psnr_diffs = [psnr(obs.gt, b.image) - psnr(obs.gt, a.image) for a, b in zip(separate, fused)]
-    summary = {"mode": "fused", "runs": k, "size": args.size, "steps": args.steps,
+    psnr_diffs = [psnr(o.gt, b.image) - psnr(o.gt, a.image) for o, a, b in zip(observations, separate, fused)]
+    summary = {"mode": "fused", "runs": k, "images": args.images, "size": args.size, "steps": args.steps,
                "separate_run_steps_per_s": k * args.steps / t_separate,
                "fused_run_steps_per_s": k * args.steps / t_fused, "throughput_ratio": t_separate / t_fused,
                "max_abs_image_difference": diff, "mean_psnr_difference_db": statistics.mean(psnr_diffs),
                "max_abs_psnr_difference_db": max(abs(d) for d in psnr_diffs)}
-    print(f"{k} runs of {args.steps} steps at {args.size}^2: separate {t_separate:.1f} s, fused {t_fused:.1f} s "
+    print(f"{k} runs ({'images ' + ' '.join(args.images) if args.images else 'seeds of one image'}) of {args.steps} "
+          f"steps at {args.size}^2: separate {t_separate:.1f} s, fused {t_fused:.1f} s "
           f"-> {summary['throughput_ratio']:.2f}x throughput; max |image difference| {diff:.2e}; PSNR fused - "
           f"separate: mean {summary['mean_psnr_difference_db']:+.3f} dB, largest "
           f"{summary['max_abs_psnr_difference_db']:.3f} dB")
@@ -682,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, help="steps per run (speed: 200, ttq: 600, es: 1800, fused: 50)")
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (speed: 0 1 2; others: 0)")
     parser.add_argument("--image", default="astronaut", help="built-in image for speed/memory/fused")
-    parser.add_argument("--images", nargs="+", help="ttq/es: a subset of the images (builtin / dip_denoise9)")
+    parser.add_argument("--images", nargs="+", help="ttq/es: a subset of the images (builtin / dip_denoise9); fused: the built-in images fused")
     parser.add_argument("--precision", default="auto", choices=list(prec.PRECISIONS), help="dipbench's precision")
     parser.add_argument("--channels-last", default="auto", type=_auto_bool, help="auto | true | false")
     parser.add_argument("--compile", action="store_true", help="torch.compile dipbench's network")
