@@ -286,6 +286,10 @@ def cmd_job_report(args: argparse.Namespace) -> int:
                  exclude_images=json.loads(args.exclude_images),
                  references=json.loads(args.references), orders=json.loads(args.order),
                  sweeps=json.loads(args.sweeps))
+    if args.reference_check:
+        from .report.reference_check import check_reference
+
+        print(check_reference(args.results, args.reference_check))
     return 0
 
 
@@ -481,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--references", default="{}", help="JSON {experiment: reference row name}")
     p.add_argument("--order", default="{}", help="JSON {experiment: [row names in table order]}")
     p.add_argument("--sweeps", default="{}", help="JSON {experiment: {label: {row name: {param: value}}}}")
+    p.add_argument("--reference-check", metavar="FILE", help="print how far the rows are from this reference file's")
     p.set_defaults(func=cmd_job_report)
     p = jobs.add_parser("report-pages", parents=[plugin], help="one HTML page per table and figure, for snakemake --report")
     p.add_argument("--results", required=True)

@@ -13,6 +13,7 @@ rule report:
         references=lambda wc: as_json({name: PLAN.method_entry(PLAN.reference(name))["display"]
                                        for name in PLAN.experiments if PLAN.reference(name)}),
         sweeps=lambda wc: as_json({name: PLAN.sweeps(name) for name in PLAN.experiments if PLAN.sweeps(name)}),
+        check=lambda wc: ["--reference-check", PLAN.config["reference_check"]] if PLAN.config["reference_check"] else [],
         order=lambda wc: as_json({name: [PLAN.method_entry(label)["display"]
                                          for label in [*exp["methods"], *exp["ensembles"]]]
                                   for name, exp in PLAN.experiments.items()}),
@@ -26,7 +27,7 @@ rule report:
         shell(
             "dipbench job report {params.plugins:q} --results {R:q} --metrics-list {listing:q} --protocol {params.protocol:q}"
             " --displays {params.displays:q} --exclude-images {params.exclude:q}"
-            " --references {params.references:q} --order {params.order:q} --sweeps {params.sweeps:q}"
+            " --references {params.references:q} --order {params.order:q} --sweeps {params.sweeps:q} {params.check:q}"
             " 2>&1 | tee {log:q}"
         )
 
