@@ -12,9 +12,9 @@ picks it), the MSE loss, backward, Adam -- ``--warmup`` times untimed, then ``--
   LeakyReLU, sigmoid, upsampling, padding, concatenation/copies, autocast casts, optimizer, host syncs,
   other), as milliseconds and percent of the profiled total.
 
-``--precision fp32|bf16|auto`` and ``--channels-last`` as in dip_speed.py; ``--fused-adam`` profiles the
-step with Adam's ``foreach`` implementation replaced by ``fused=True``; ``--json OUT`` writes the
-figures. One thread unless ``--threads``. Self time is the time inside an operator minus its children, so
+``--precision fp32|bf16|auto`` and ``--channels-last`` as in dip_speed.py; ``--adam`` the Adam
+implementation (default "auto", what DIP runs: :mod:`dipbench.methods.dip.compiled`); ``--json OUT``
+writes the figures. One thread unless ``--threads``. Self time is the time inside an operator minus its children, so
 the kinds add up to the profiled total (the profiler itself adds a few percent).
 """
 
@@ -36,7 +36,7 @@ from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E
 
 from dipbench.methods import precision as prec  # noqa: E402
 from dipbench.methods.dip import DIP, DIPProblem  # noqa: E402
-from dipbench.methods.dip.compiled import make_optimizer  # noqa: E402
+from dipbench.methods.dip.compiled import ADAM_IMPLS, adam_impl, make_optimizer  # noqa: E402
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -68,7 +68,7 @@ def kind_of(name: str) -> str:
     return "other"
 
 
-def build(size: int, precision: str, channels_last, fused_adam: bool):
+def build(size: int, precision: str, channels_last, adam: str = "auto"):
     """The network, problem, input and optimizer of a denoising DIP run at ``size`` px, as DIP builds them."""
     obs = observation("builtin", "astronaut", size)
     method = DIP(obs.task, precision=precision, channels_last=channels_last)
@@ -82,7 +82,7 @@ def build(size: int, precision: str, channels_last, fused_adam: bool):
         net = net.to(memory_format=torch.channels_last)
     generator = torch.Generator().manual_seed(0)
     z = problem.network_input(params, [generator], device)
-    optimizer = make_optimizer(net.parameters(), float(params["lr"]), device, fused=fused_adam)
+    optimizer = make_optimizer(net.parameters(), float(params["lr"]), device, impl=adam)
     return net, problem, z, optimizer, resolved, last, float(params["reg_noise_std"])
 
 
@@ -104,7 +104,7 @@ def step(net, problem, z, noise, optimizer, autocast, last: bool, sigma_p: float
 
 def profile_size(size: int, args: argparse.Namespace) -> dict:
     net, problem, z, optimizer, precision, last, sigma_p = build(size, args.precision, args.channels_last,
-                                                                 args.fused_adam)
+                                                                 args.adam)
     autocast = prec.autocast(precision, "cpu")
     noise = torch.empty_like(z)
     for _ in range(args.warmup):
@@ -123,7 +123,7 @@ def profile_size(size: int, args: argparse.Namespace) -> dict:
         kind = kind_of(event.key)
         kinds[kind] = kinds.get(kind, 0.0) + event.self_cpu_time_total / 1e3 / args.steps
     total = sum(kinds.values())
-    return {"size": size, "precision": precision, "channels_last": last, "fused_adam": args.fused_adam,
+    return {"size": size, "precision": precision, "channels_last": last, "adam": adam_impl(optimizer),
             "wall_ms_per_step_profiled": 1e3 * wall, "phases_ms": phases, "kinds_ms": kinds,
             "kinds_percent": {k: 100 * v / total for k, v in kinds.items()}, "self_total_ms": total}
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--precision", default="auto", choices=list(prec.PRECISIONS))
     parser.add_argument("--channels-last", default="auto", type=lambda v: v if v == "auto" else v == "true")
-    parser.add_argument("--fused-adam", action="store_true")
+    parser.add_argument("--adam", default="auto", choices=list(ADAM_IMPLS))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json")
     args = parser.parse_args(argv)
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         phases = "  ".join(f"{p} {row['phases_ms'][p]:.1f}" for p in PHASES)
         print(f"{size} px [{row['precision']}{', channels_last' if row['channels_last'] else ''}"
-              f"{', fused Adam' if args.fused_adam else ''}]: {row['wall_ms_per_step_profiled']:.1f} ms/step "
+              f", Adam {row['adam']}]: {row['wall_ms_per_step_profiled']:.1f} ms/step "
               f"(profiled); phases ms: {phases}")
         for kind, ms in sorted(row["kinds_ms"].items(), key=lambda kv: -kv[1]):
             print(f"    {kind:14s} {ms:8.1f} ms  {row['kinds_percent'][kind]:5.1f}%")

@@ -13,16 +13,31 @@ import torch
 import torch.nn.functional as F
 
 
-def _fold(grad: torch.Tensor, dim: int, before: int, after: int, layout: torch.memory_format) -> torch.Tensor:
-    """The gradient of reflection padding along ``dim`` (``before`` / ``after`` px each side):
-    grad (..., n + before + after, ...) -> (..., n, ...), in memory format ``layout``."""
-    length = grad.shape[dim] - before - after
-    # an explicit layout: the centre is not dense, and preserve_format would then copy to channels-first
-    out = grad.narrow(dim, before, length).clone(memory_format=layout)
-    if before:  # padded index j < before mirrors input index before - j
-        out.narrow(dim, 1, before).add_(grad.narrow(dim, 0, before).flip(dim))
-    if after:  # padded index before + length + k mirrors input index length - 2 - k
-        out.narrow(dim, length - 1 - after, after).add_(grad.narrow(dim, before + length, after).flip(dim))
+def _reflection_pad_grad(grad: torch.Tensor, pad: tuple[int, int, int, int],
+                         layout: torch.memory_format) -> torch.Tensor:
+    """The input gradient of reflection padding by ``pad`` = (left, right, top, bottom) px: the centre
+    of ``grad`` (N, C, H + top + bottom, W + left + right), copied once in memory format ``layout``, plus
+    each border (and corner) region mirrored onto the rows / columns it was copied from."""
+    left, right, top, bottom = pad
+    height, width = grad.shape[2] - top - bottom, grad.shape[3] - left - right
+    out = grad[:, :, top : top + height, left : left + width].clone(memory_format=layout)
+    # padded row j < top mirrors input row top - j; padded row top + height + k mirrors height - 2 - k
+    rows = [(slice(top, top + height), slice(0, height), False)]
+    if top:
+        rows.append((slice(0, top), slice(1, top + 1), True))
+    if bottom:
+        rows.append((slice(top + height, None), slice(height - 1 - bottom, height - 1), True))
+    cols = [(slice(left, left + width), slice(0, width), False)]
+    if left:
+        cols.append((slice(0, left), slice(1, left + 1), True))
+    if right:
+        cols.append((slice(left + width, None), slice(width - 1 - right, width - 1), True))
+    for src_r, dst_r, flip_r in rows:
+        for src_c, dst_c, flip_c in cols:
+            if not (flip_r or flip_c):
+                continue  # the centre, copied above
+            dims = [d for d, f in ((2, flip_r), (3, flip_c)) if f]
+            out[:, :, dst_r, dst_c].add_(grad[:, :, src_r, src_c].flip(dims))
     return out
 
 
@@ -34,10 +49,8 @@ class _ReflectionPad2d(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        left, right, top, bottom = ctx.pad
         layout = torch.channels_last if grad.stride(1) == 1 and grad.shape[1] > 1 else torch.contiguous_format
-        grad = _fold(grad, 3, left, right, layout)
-        return _fold(grad, 2, top, bottom, layout), None
+        return _reflection_pad_grad(grad, ctx.pad, layout), None
 
 
 def reflection_pad2d(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
