@@ -152,11 +152,20 @@ def test_grid_shows_the_input_once(tmp_path):
     df, _ = observation_records(tmp_path, "denoise", sigma=25.0)
     panels = visual_panels(df, tmp_path, "im")
     assert [p.title for p in panels] == ["ground truth", "degraded input\n20.19 dB", "dip\n31.50 dB"]
-    assert "shown once" in panels.note
+    assert panels.note == ""  # the input panel carries the input row's name: no subtitle needed
     images = [p.image for p in panels]
     for i in range(len(images)):
         for j in range(i + 1, len(images)):
             assert not np.allclose(images[i], images[j], atol=1 / 255)
+
+
+def test_a_method_that_returns_its_input_is_named_in_the_note(tmp_path):
+    df, obs = observation_records(tmp_path, "denoise", sigma=25.0)
+    write_png(tmp_path / "copy.png", obs.y)
+    extra = df.iloc[[0]].assign(method="copy", label="identity", restored="copy.png", psnr=20.19)
+    panels = visual_panels(pd.concat([df, extra], ignore_index=True), tmp_path, "im")
+    assert panels.note == "'identity' returns the input unchanged (shown as the input panel)"
+    assert [p.title.split("\n")[0] for p in panels] == ["ground truth", "input = degraded input, identity", "dip"]
 
 
 def test_inpainting_grid_marks_missing_pixels(tmp_path):

@@ -38,6 +38,7 @@ from ..imaging.io import as_hwc
 from ..metrics import metric_facts
 from ..tasks import available_tasks, task_title
 from .naming import seeds_text
+from .panel_notes import unchanged_note
 from .reported import reported_for_record
 
 # --------------------------------------------------------------------------------------------------------------
@@ -952,8 +953,7 @@ def visual_panels(
         else:
             input_title = f"{input_title} = {', '.join(names)}"
         input_psnr = same[0][1] if _finite(same[0][1]) else input_psnr
-        quoted = ", ".join(f"'{name}'" for name in names)
-        panels.note = f"{quoted} returns the input unchanged: shown once, as the input panel"
+        panels.note = unchanged_note(names)
     if _finite(input_psnr):
         input_title += f"\n{input_psnr:.2f} dB"
     panels.append(Panel(input_title, obs.y, missing))

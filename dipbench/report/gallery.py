@@ -33,6 +33,7 @@ from .figures import (
     auto_crop_box,
     visual_grid_figure,
 )
+from .panel_notes import unchanged_note
 
 #: Most panels in one row; more wrap onto a second row.
 MAX_PER_ROW = 6
@@ -85,7 +86,8 @@ def gallery_panels(records: pd.DataFrame, root: str | os.PathLike, image: str, *
                    labels: Sequence[str] | None = None, crop_size: int | None = None) -> GalleryPanels:
     """The panels of one image's gallery from the records of one experiment and dataset (paths relative to
     ``root``, the results folder; ``label`` the name shown). A method whose result is the input itself (the
-    ``input`` method) gets no panel of its own: the input panel carries its name (``note`` says so)."""
+    ``input`` method) gets no panel of its own: the input panel carries its name (``note`` says so for
+    any other method that returned its input, :func:`.panel_notes.unchanged_note`)."""
     from ..imaging.io import read_image
     from ..tasks import Observation
 
@@ -133,8 +135,7 @@ def gallery_panels(records: pd.DataFrame, root: str | os.PathLike, image: str, *
         if not flash and len(names) == 1 and "input" in names[0].lower():
             input_title = names[0]
         input_psnr = same[0][1] if _finite(same[0][1]) else input_psnr
-        quoted = ", ".join(f"'{name}'" for name in names)
-        panels.note = f"{quoted} returns the input unchanged: shown once, as the input panel"
+        panels.note = unchanged_note(names)
     if y is not None:
         if obs.guide is not None and _image_like(obs.guide):
             inputs.append(Panel("flash photo" if flash else "guide", as_hwc(obs.guide)))
