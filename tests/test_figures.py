@@ -299,7 +299,8 @@ def test_sweep_and_convergence_figures(tmp_path):
     import numpy as np
     import pandas as pd
 
-    from dipbench.report.figures import convergence_plot, sweep_plot
+    from dipbench.report.convergence import convergence_plot
+    from dipbench.report.figures import sweep_plot
 
     rows = [{"experiment": "e", "dataset": "d", "label": f"DIP (lr={lr})", "image": image, "seed": seed,
              "psnr": 20 + 100 * lr + seed} for lr in (0.001, 0.01) for image in "ab" for seed in (0, 1)]
@@ -315,3 +316,46 @@ def test_sweep_and_convergence_figures(tmp_path):
             curves.setdefault(label, []).append(curve)
     written = convergence_plot(curves, tmp_path / "conv.png", "e on d", "DIP", 9.5)
     assert all(p.is_file() for p in written)
+
+
+def _run(steps, every, final, seed, start=10.0):
+    import numpy as np
+    import pandas as pd
+
+    step = np.arange(every, steps + 1, every)
+    curve = pd.DataFrame({"step": step, "loss": 1.0 / step,
+                          "psnr": final - (final - start) * np.exp(-step / (steps / 4)), "time_s": step * 0.1})
+    curve.attrs.update(seed=seed)
+    return curve
+
+
+def test_convergence_mean_holds_stopped_runs_and_averages_images_then_seeds():
+    from dipbench.report.convergence import mean_curve
+
+    stopped, full = _run(300, 100, 20.0, 0), _run(600, 100, 30.0, 0)
+    mean, spread = mean_curve([stopped, full])
+    # after step 300 the stopped run holds its last value: the mean never drops to the remaining run's level
+    held = float(stopped["psnr"].iloc[-1])
+    assert mean.loc[600] == pytest.approx((held + full["psnr"].iloc[-1]) / 2)
+    assert list(spread) == [0.0] * len(spread)  # one seed: no spread
+    a0, a1 = _run(600, 100, 24.0, 0), _run(600, 100, 26.0, 1)
+    mean, spread = mean_curve([a0, a1])
+    assert mean.loc[600] == pytest.approx((a0["psnr"].iloc[-1] + a1["psnr"].iloc[-1]) / 2)
+    assert spread.loc[600] == pytest.approx(abs(a0["psnr"].iloc[-1] - a1["psnr"].iloc[-1]) / 2 ** 0.5)
+
+
+def test_convergence_figure_cuts_a_long_budget_and_labels_the_table_value(tmp_path):
+    from dipbench.report.convergence import convergence_figure, convergence_plot
+
+    curves = {"DIP": [_run(600, 25, 26.3, s) for s in (0, 1)],
+              "DIP + ES-WMV": [_run(300, 25, 24.5, 0), _run(450, 25, 25.0, 1)],
+              "ZS-N2N": [_run(2000, 100, 23.9, s) for s in (0, 1)]}
+    fig = convergence_figure(curves, "denoise on builtin: convergence, mean over 2 images (a, b) and 2 seeds",
+                             "DIP", 26.33)
+    by_step = fig.axes[0]
+    assert by_step.get_xlim()[1] == pytest.approx(612)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "ZS-N2N (2000 steps, cut at 600)" in labels and "DIP: table Avg. 26.33 dB" in labels
+    assert "DIP + ES-WMV" in labels and "step (cut at DIP's 600)" == by_step.get_xlabel()
+    written = convergence_plot(curves, tmp_path / "conv.png", "denoise on builtin: convergence", "DIP", 26.33)
+    assert written[0].stat().st_size > 10_000

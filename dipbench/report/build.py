@@ -31,7 +31,6 @@ from ..metrics import metric_facts
 from ..progress import progress_bar
 from .figures import (
     comparison_plot,
-    convergence_plot,
     curve_inputs,
     learning_curves,
     read_curve,
@@ -41,6 +40,7 @@ from .figures import (
     visual_grid,
     visual_panels,
 )
+from .convergence import convergence_plot
 from .gallery import gallery_caption, gallery_figure, gallery_panels, gallery_title, is_gallery_task
 from .impedance import write_impedance_figures
 from .naming import file_stem
@@ -157,12 +157,16 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
         curves = _curves_by_label(with_curves, results)
         if curves:
             path = figures / f"{stem}_convergence.png"
-            final = _final_mean(curves.get(reference, []))
-            written += convergence_plot(curves, path, f"{experiment} on {dataset}: convergence", reference, final)
+            final = _table_mean(sub, reference) if reference in curves else None
+            written += convergence_plot(curves, path, _convergence_title(experiment, dataset, with_curves),
+                                        reference, final)
             add("convergence", path,
                 f"{experiment} on {dataset}: mean oracle PSNR over images of every iterative method against step "
-                "(left) and wall-clock seconds of the fit (right); bands: ± 1 standard deviation over seeds"
-                + (f"; dashed: {reference}'s final value." if final is not None else "."))
+                "(left) and wall-clock seconds of the fit (right, up to the step every run reached); bands: ± 1 "
+                "standard deviation over seeds; a run that stopped early (early stopping) holds its last value; "
+                "a method with more than 1.5 times the reference's steps is cut at the reference's budget"
+                + (f"; dashed: {reference}'s Avg. in the PSNR table (its scored output)." if final is not None
+                   else "."))
         for base, rows in ((sweeps or {}).get(experiment) or {}).items():
             path = figures / f"{file_stem(experiment, dataset, base)}_sweep.png"
             written += sweep_plot(sub, experiment, dataset, rows, path)
@@ -226,13 +230,16 @@ def _curves_by_label(records: pd.DataFrame, results: Path) -> dict[str, list[pd.
     return curves
 
 
-def _final_mean(curves: list[pd.DataFrame]) -> float | None:
-    """The mean over runs of each run's last recorded oracle PSNR (its EMA where the run returns it)."""
-    finals = []
-    for curve in curves:
-        column = "psnr_ema" if curve.attrs.get("output") == "ema" and "psnr_ema" in curve else "psnr"
-        values = curve[column].dropna()
-        if not values.empty:
-            finals.append(float(values.iloc[-1]))
-    return float(sum(finals) / len(finals)) if finals else None
+def _table_mean(sub: pd.DataFrame, label: str) -> float | None:
+    """``label``'s "Avg." in the PSNR table: the mean over images of each image's mean PSNR over seeds."""
+    psnr = sub.loc[sub["label"] == label].groupby("image")["psnr"].mean().dropna()
+    return float(psnr.mean()) if not psnr.empty else None
 
+
+def _convergence_title(experiment: str, dataset: str, runs: pd.DataFrame) -> str:
+    """Names what the convergence figure averages: the images (up to four by name) and the seeds."""
+    images = sorted(runs["image"].astype(str).unique())
+    named = ", ".join(images) if len(images) <= 4 else f"{len(images)} images"
+    seeds = runs["seed"].nunique()
+    return (f"{experiment} on {dataset}: convergence, mean over {len(images)} image{'s' * (len(images) != 1)} "
+            f"({named}) and {seeds} seed{'s' * (seeds != 1)}")
