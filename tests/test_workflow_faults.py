@@ -160,3 +160,46 @@ def test_snakemake_redoes_a_run_whose_restored_image_was_truncated(tmp_path):
     assert "set aside as run.json.stale, the run is redone" in second.stderr
     assert image.read_bytes() == good  # the run was redone: the same deterministic image
     assert json.loads((tmp_path / target).read_text())["psnr"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigkill_of_snakemake_stops_its_running_job(tmp_path):
+    """The real thing: Snakemake runs a job of a plugin method that works for a minute; SIGKILL of
+    Snakemake ends the job too."""
+    import shutil
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    snakemake = shutil.which("snakemake", path=str(BIN)) or shutil.which("snakemake")
+    assert snakemake, "snakemake is not installed"
+    (tmp_path / "sleepy.py").write_text(SLEEPY)
+    config = {"results": "out", "smoke": True, "plugins": ["sleepy.py"], "protocols": ["dip_paper"],
+              "experiments": {"dn": {"task": {"name": "denoise"}, "datasets": ["builtin"], "image_size": 32,
+                                     "images": {"builtin": ["coffee"]}, "methods": ["sleepy"]}}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DIPBENCH_OFFLINE": "1",
+           "SLEEPY_PID": str(tmp_path / "job.pid")}
+    env.pop("DIPBENCH_WORKFLOW_PROCESS", None)
+    workflow = subprocess.Popen([snakemake, "-s", str(repo / "Snakefile"), "--directory", str(tmp_path),
+                                 "--configfile", str(tmp_path / "tiny.yaml"), "--cores", "1"],
+                                cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = None
+    try:
+        deadline = time.monotonic() + 240
+        while not (tmp_path / "job.pid").is_file() or not (tmp_path / "job.pid").read_text():
+            assert time.monotonic() < deadline and workflow.poll() is None, "the job did not start"
+            time.sleep(0.2)
+        pid = int((tmp_path / "job.pid").read_text())
+        workflow.send_signal(signal.SIGKILL)
+        workflow.wait(10)
+        deadline = time.monotonic() + 15
+        while not _gone(pid):
+            assert time.monotonic() < deadline, "the job outlived snakemake"
+            time.sleep(0.1)
+    finally:
+        workflow.kill()
+        if pid is not None and not _gone(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert not (tmp_path / "out/runs/dn/sleepy/builtin/coffee/seed0/run.json").exists()
