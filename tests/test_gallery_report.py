@@ -265,6 +265,18 @@ def test_write_impedance_figures_caption_states_threshold_and_seeds(tmp_path):
     assert "U(0,1) noise: not within 40 iterations (0 of 3 seeds)" in entry.caption
     markdown = entry.table.to_markdown()
     assert "| U(0,1) noise | 3 | 0 | – | > 40 |" in markdown and "nan" not in markdown.lower()
+    # 32 px and 40 steps: below the scale where the paper's order was measured, and the caption says so
+    assert entry.caption.endswith("At 32 px and 40 steps the targets' order need not be the paper's: fig. 2 ran "
+                                  "512 px for 2400 steps, and this project measured the paper's order at 128 px "
+                                  "and 2000 steps (README \"The paper's figures\").")
+
+
+def test_impedance_scale_note_only_below_the_measured_scale():
+    from dipbench.report.impedance import scale_note
+
+    assert scale_note(128, 2000) == "" and scale_note(512, 2400) == ""
+    assert scale_note(64, 300).startswith("At 64 px and 300 steps")
+    assert scale_note(512, 300).startswith("At 512 px and 300 steps") and scale_note(None, 3000) == ""
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -46,6 +46,11 @@ TARGET_NAMES = {"image": "natural image", "noisy": "image + noise", "shuffled": 
 #: The MSE the threshold steps are measured at: 0.005 is a PSNR of 23 dB against the target (peak 1),
 #: below the noise of the "noisy" target (sigma 25: MSE 0.0096), so reaching it means fitting the noise.
 THRESHOLD = 0.005
+#: The paper's fig. 2: F16 at 512 px, 2400 steps (config/gallery.yaml).
+PAPER_SCALE = (512, 2400)
+#: The smallest scale at which this project measured the paper's order (README "The paper's figures":
+#: F16 at 128 px, 2000 steps, 3 seeds: image 70, noisy 599 against shuffled 273 and U(0,1) 461).
+ORDER_MEASURED_AT = (128, 2000)
 
 
 @dataclass
@@ -219,6 +224,31 @@ def impedance_caption(dataset: str, image: str, summary: pd.DataFrame, threshold
             f"reach it, their range after the comma): {steps}.")
 
 
+def scale_note(size_px: int | None, steps: int) -> str:
+    """A note for a figure below the scale at which the paper's order was measured (:data:`ORDER_MEASURED_AT`),
+    e.g. the demo's 64 px and 300 steps, where DIP may fit U(0,1) noise before the shuffled pixels; '' at
+    that scale or above. ``size_px``: the image's shorter side (None: unknown, judged by ``steps`` alone)."""
+    size_ok = size_px is None or size_px >= ORDER_MEASURED_AT[0]
+    if size_ok and steps >= ORDER_MEASURED_AT[1]:
+        return ""
+    size = f"{size_px} px" if size_px is not None else "this size"
+    return (f"At {size} and {steps} steps the targets' order need not be the paper's: fig. 2 ran "
+            f"{PAPER_SCALE[0]} px for {PAPER_SCALE[1]} steps, and this project measured the paper's order at "
+            f"{ORDER_MEASURED_AT[0]} px and {ORDER_MEASURED_AT[1]} steps (README \"The paper's figures\")")
+
+
+def _image_side(sub: pd.DataFrame, results: Path) -> int | None:
+    """The shorter side (px) of the fitted image: from the first record's observation file."""
+    from ..tasks import Observation
+
+    for path in sub.get("observation", pd.Series(dtype=object)).dropna():
+        try:
+            return int(min(np.shape(Observation.load(results / str(path)).y)[:2]))
+        except (OSError, ValueError, KeyError):
+            continue
+    return None
+
+
 def write_impedance_figures(df: pd.DataFrame, results: str | os.PathLike,
                             threshold: float = THRESHOLD) -> list[ImpedanceFigure]:
     """One figure per (dataset, image) of the impedance experiments in ``df`` (records with paths relative
@@ -234,12 +264,16 @@ def write_impedance_figures(df: pd.DataFrame, results: str | os.PathLike,
         if not curves:
             continue
         path = results / "figures" / f"{file_stem('noise_impedance', dataset, image)}.png"
-        title = f"Noise impedance: {dataset} / {image}"
+        side = _image_side(sub, results)
+        steps = int(max(curve["step"].max() for runs in curves.values() for curve in runs))
+        note = scale_note(side, steps)
+        title = f"Noise impedance: {dataset} / {image}" + (
+            f" ({side} px, {steps} steps: below the paper's scale, so the order may differ)" if note else "")
         written = save_figure(impedance_figure(curves, title, threshold), path)
         summary = threshold_steps(curves, threshold)
         table = threshold_table(summary, threshold, f"Noise impedance on {dataset} / {image}: ")
         write_text(path.with_suffix(".html"), table.to_html())
         written.append(path.with_suffix(".html"))
-        out.append(ImpedanceFigure(str(dataset), str(image), path, written,
-                                   impedance_caption(str(dataset), str(image), summary, threshold), summary, table))
+        caption = impedance_caption(str(dataset), str(image), summary, threshold) + (f" {note}." if note else "")
+        out.append(ImpedanceFigure(str(dataset), str(image), path, written, caption, summary, table))
     return out
