@@ -126,3 +126,19 @@ def test_channels_last_network_stays_channels_last_through_the_merges():
             module.merge[0].register_forward_hook(lambda m, i, o: layouts.append(i[0].stride(1) == 1))
     net(torch.rand(1, 4, 32, 32).contiguous(memory_format=torch.channels_last)).mean().backward()
     assert layouts == [True] * 3
+
+
+def test_reflection_pad_keeps_bf16_under_autocast():
+    """CPU autocast runs reflection_pad2d in fp32; the padding here stays in its input's dtype (exact)."""
+    import torch.nn.functional as F
+
+    from dipbench.methods.dip.padding import reflection_pad2d
+
+    x = torch.rand(1, 4, 8, 8).to(torch.bfloat16).requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert F.pad(x, (1, 1, 1, 1), mode="reflect").dtype == torch.float32  # what it replaces
+        padded = reflection_pad2d(x, (1, 1, 1, 1))
+    assert padded.dtype == torch.bfloat16
+    torch.testing.assert_close(padded.float(), F.pad(x.float(), (1, 1, 1, 1), mode="reflect"), atol=0, rtol=0)
+    padded.float().sum().backward()
+    assert x.grad.dtype == torch.bfloat16

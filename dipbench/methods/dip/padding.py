@@ -41,11 +41,19 @@ def _reflection_pad_grad(grad: torch.Tensor, pad: tuple[int, int, int, int],
     return out
 
 
+def _pad(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+    # in x's own dtype: CPU autocast lists reflection_pad2d as an fp32 op, so under bf16 autocast every
+    # padding cast its input to fp32 and the convolution after it cast back (and the backward did both
+    # again); a padding only copies values, so bf16 padding gives exactly the same numbers
+    with torch.autocast(x.device.type, enabled=False):
+        return F.pad(x, pad, mode="reflect")
+
+
 class _ReflectionPad2d(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
         ctx.pad = pad
-        return F.pad(x, pad, mode="reflect")
+        return _pad(x, pad)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
@@ -55,7 +63,8 @@ class _ReflectionPad2d(torch.autograd.Function):
 
 def reflection_pad2d(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
     """``F.pad(x, pad, mode="reflect")`` for (N, C, H, W) ``x``, ``pad`` = (left, right, top, bottom) px,
-    each smaller than the side it pads; the same values, a faster backward."""
+    each smaller than the side it pads; the same values, in ``x``'s dtype also under autocast, with a
+    faster backward."""
     if not x.requires_grad or not torch.is_grad_enabled():
-        return F.pad(x, pad, mode="reflect")
+        return _pad(x, pad)
     return _ReflectionPad2d.apply(x, tuple(int(p) for p in pad))
