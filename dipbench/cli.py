@@ -213,11 +213,10 @@ def _check_score_scale(task: str, scale: int | None) -> None:
 def cmd_methods(args: argparse.Namespace) -> int:
     import shutil
 
-    from .methods import available_methods
-    from .plaintext import first_line, text_table
+    from .methods_table import method_rows
+    from .plaintext import text_table
 
-    rows = [(name, str(cls.version), cls.tasks_text(), first_line(cls.__doc__))
-            for name, cls in available_methods().items()]
+    rows = method_rows(plugins=bool(args.plugin or args.plugins_before_command))
     name_width = max(len(row[0]) for row in rows)
     width = shutil.get_terminal_size((120, 24)).columns  # the description takes what the terminal has left
     print(text_table(("method", "version", "tasks", "description"), rows,

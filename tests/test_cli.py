@@ -115,7 +115,8 @@ def test_restore_warns_once_when_threads_exceed_the_free_cores(tmp_path, smooth_
     assert "warning" not in capsys.readouterr().err and torch.get_num_threads() == 1
 
 
-def test_methods_is_an_aligned_table(capsys):
+def test_methods_is_an_aligned_table(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # its cache (dipbench.methods_table) goes here
     assert main(["methods"]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = lines[0]
@@ -126,3 +127,42 @@ def test_methods_is_an_aligned_table(capsys):
             assert line[start - 2:start] == "  " or len(line) <= start, line
     names = [line.split()[0] for line in lines[1:] if not line.startswith(" ")]
     assert {"dip", "tv", "input", "zs_n2n"} <= set(names) and "``" not in "\n".join(lines)
+
+
+def test_methods_table_is_cached_until_the_code_or_plugins_change(tmp_path, monkeypatch):
+    from dipbench import methods_table
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("DIPBENCH_PLUGINS", raising=False)
+    monkeypatch.setattr(methods_table, "cache_key", lambda plugins: None if plugins else "key-1")
+    rows = methods_table.method_rows()
+    assert {"dip", "tv", "bicubic"} <= {row[0] for row in rows} and all(len(row) == 4 for row in rows)
+    assert methods_table.cache_file().is_file()
+
+    def no_import():
+        raise AssertionError("listed again")
+
+    real = methods_table.listed_rows
+    monkeypatch.setattr(methods_table, "listed_rows", no_import)
+    assert methods_table.method_rows() == rows  # from the cache: no method module imported
+    monkeypatch.setattr(methods_table, "cache_key", lambda plugins: "key-2")  # a source file changed
+    monkeypatch.setattr(methods_table, "listed_rows", lambda: real()[:1])
+    assert methods_table.method_rows() == rows[:1]
+    assert methods_table.method_rows(plugins=True) == rows[:1]  # plugins: listed afresh, never cached
+
+
+def test_methods_cache_key_follows_the_sources(tmp_path, monkeypatch):
+    from dipbench import methods_table
+
+    monkeypatch.delenv("DIPBENCH_PLUGINS", raising=False)
+    package = tmp_path / "pkg"
+    (package / "methods").mkdir(parents=True)
+    source = package / "methods" / "m.py"
+    source.write_text("x = 1\n")
+    monkeypatch.setattr(methods_table, "PACKAGE", package)
+    first = methods_table.cache_key(False)
+    assert first == methods_table.cache_key(False) and methods_table.cache_key(True) is None
+    source.write_text("x = 22\n")
+    assert methods_table.cache_key(False) != first
+    monkeypatch.setenv("DIPBENCH_PLUGINS", "a.py")
+    assert methods_table.cache_key(False) is None
