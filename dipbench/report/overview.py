@@ -47,10 +47,16 @@ def open_page(name: str) -> str:
 
 
 def _thumbnail(path: Path, page: str, caption: str) -> str:
+    """A figure at most :data:`THUMBNAIL_PX` wide, shown at 150 dpi (half its 300 dpi pixels: a column-wide
+    figure takes half the width of a page-wide one), that opens ``page`` when clicked."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        shown_px = image.width // 2
     alt = html.escape(caption.split(":")[0])
     return (f'<p><a href="#" onclick="{html.escape(open_page(page))}" title="open the full figure">'
-            f'<img src="{embedded_image(path, THUMBNAIL_PX)}" alt="{alt}"></a><br>'
-            f"<small>{html.escape(caption)} Click the figure for its full size and caption.</small></p>")
+            f'<img src="{embedded_image(path, THUMBNAIL_PX)}" alt="{alt}" style="width: min(100%, {shown_px}px)">'
+            f"</a><br><small>{html.escape(caption)} Click the figure for its full size and caption.</small></p>")
 
 
 def headline_table(results: Path, experiment: str, dataset: str) -> Path | None:
