@@ -129,8 +129,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         print(f"dipbench: warning: {result.info['divergence']}", file=sys.stderr)
     if obs.gt is not None:
         metrics = score(obs.gt, result.image, obs.task, args.protocol, scale=obs.task_params.get("scale"),
-                        target=obs.target)
-        print(f"PSNR {metrics['psnr']:.2f} dB  SSIM {metrics['ssim']:.4f}  (protocol {args.protocol})")
+                        target=obs.target, mask=obs.mask)
+        print(f"{scores_text(metrics)}  (protocol {args.protocol})")
     return 0
 
 
@@ -188,13 +188,29 @@ def _check_output(path: Path, inputs: list[str]) -> None:
 def cmd_score(args: argparse.Namespace) -> int:
     from .imaging.io import read_image
     from .metrics import score
+    from .tasks.inpaint import binary_mask
 
     _check_score_scale(args.task, args.scale)
     pred = read_image(args.pred, "any")
     gt = read_image(args.gt, "any")
-    result = score(gt, pred, args.task, args.protocol, scale=args.scale, convert_channels=args.convert)
-    print(f"PSNR {result['psnr']:.4f} dB  SSIM {result['ssim']:.4f}  (protocol {args.protocol}, task {args.task})")
+    mask = binary_mask(read_image(args.mask, "any"), gt.shape[:2]) if args.mask else None
+    result = score(gt, pred, args.task, args.protocol, scale=args.scale, convert_channels=args.convert, mask=mask)
+    print(f"{scores_text(result, extra_decimals=2)}  (protocol {args.protocol}, task {args.task})")
     return 0
+
+
+def scores_text(result: dict[str, Any], extra_decimals: int = 0) -> str:
+    """"PSNR 31.20 dB  SSIM 0.9012  PSNR (missing) 25.01 dB": every registered metric in ``result``, each
+    with its decimals (plus ``extra_decimals``) and unit."""
+    from .metrics import metrics
+
+    parts = []
+    for metric in metrics():
+        if metric.name in result:
+            facts = metric.facts
+            value = f"{float(result[metric.name]):.{facts.decimals + (extra_decimals if facts.unit else 0)}f}"
+            parts.append(f"{facts.label} {value}" + (f" {facts.unit}" if facts.unit else ""))
+    return "  ".join(parts)
 
 
 def _check_score_scale(task: str, scale: int | None) -> None:
@@ -422,7 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "to run if one exists; OUT itself, the file you name, is always replaced)")
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("score", help="PSNR and SSIM of a restored image against its ground truth", parents=[plugin])
+    p = sub.add_parser("score", help="every registered metric (PSNR, SSIM, ...) of a restored image against its "
+                                     "ground truth", parents=[plugin])
     p.add_argument("--gt", required=True)
     p.add_argument("--pred", required=True)
     p.add_argument("--protocol", default="dip_paper", choices=protocol_names())
@@ -431,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(sr), refused for the others (default: none)")
     p.add_argument("--convert", action="store_true",
                    help="score a gray image against an RGB one by replicating the gray channel (refused otherwise)")
+    p.add_argument("--mask", metavar="FILE", help="the input's mask (non-zero = known pixel), for the metrics of "
+                                                  "the missing pixels (default: none)")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("methods", help="list the registered methods", parents=[plugin])

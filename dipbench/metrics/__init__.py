@@ -1,9 +1,13 @@
 """Metrics: PSNR and SSIM under named protocols (:mod:`.protocols`, a registry: ``dip_paper``,
-``basicsr``), and the display facts of every metric column (:mod:`.facts`) that tables and figures read.
-numpy and scikit-image only, so scoring jobs start without importing torch."""
+``basicsr``), the registry of metrics every result is scored with (:mod:`.registry`; built in: PSNR, SSIM
+and :mod:`.missing`'s PSNR over the missing pixels of inpainting), and how each metric and record column is
+shown (:func:`metric_facts`). numpy and scikit-image only, so scoring jobs start without importing torch."""
 
-from .facts import METRICS, MetricFacts, metric_facts
-from .protocols import dip_sr_region, protocol_names, psnr, register_protocol, score, ssim
+from . import missing  # noqa: F401  (registers psnr_missing)
+from .facts import COLUMN_FACTS, MetricFacts
+from .measures import psnr, ssim
+from .protocols import dip_sr_region, protocol_names, register_protocol, score
+from .registry import Metric, Scored, metric_facts, metric_names, metrics, register_metric
 
-__all__ = ["METRICS", "MetricFacts", "dip_sr_region", "metric_facts", "protocol_names", "psnr",
-           "register_protocol", "score", "ssim"]
+__all__ = ["COLUMN_FACTS", "Metric", "MetricFacts", "Scored", "dip_sr_region", "metric_facts", "metric_names",
+           "metrics", "protocol_names", "psnr", "register_metric", "register_protocol", "score", "ssim"]

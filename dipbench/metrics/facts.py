@@ -1,5 +1,6 @@
-"""Facts about each metric and record column that tables and figures show: label, unit, decimals, and
-whether higher is better. The one place these are defined."""
+"""How a metric or record column is shown in tables and figures: label, unit, decimals and whether higher
+is better (:class:`MetricFacts`). Registered metrics carry their own (:mod:`.registry`); the other record
+columns that tables show are defined here, in :data:`COLUMN_FACTS`."""
 
 from __future__ import annotations
 
@@ -21,14 +22,8 @@ class MetricFacts(NamedTuple):
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
 
-METRICS: dict[str, MetricFacts] = {
-    "psnr": MetricFacts("PSNR", "dB", 2, True),
-    "ssim": MetricFacts("SSIM", "", 4, True),
+#: Record columns that are not registered metrics but are shown like them.
+COLUMN_FACTS: dict[str, MetricFacts] = {
     "input_psnr": MetricFacts("input PSNR", "dB", 2, True),
     "runtime_s": MetricFacts("runtime", "s", 1, False),
 }
-
-
-def metric_facts(column: str) -> MetricFacts:
-    """The facts of a metric column; an unknown column is shown under its own name, 3 decimals, higher better."""
-    return METRICS.get(column, MetricFacts(column, "", 3, True))

@@ -20,17 +20,17 @@ SSIM under ``dip_paper`` uses the same window on the same pixels and channel as 
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import numpy as np
-from skimage.metrics import structural_similarity
 
 from ..errors import ConfigError, ImageError
 from ..imaging.color import rgb_to_y
 from ..imaging.geometry import Box, center_box, paste
 from ..imaging.io import as_hwc
 from ..tasks import get_task_class
+from .measures import psnr, ssim
+from .registry import Scored, extra_scores
 
 #: A protocol: (ground truth, prediction on ``target``, upscaling task?, scale, target) -> (PSNR dB, SSIM).
 ProtocolFunction = Callable[[np.ndarray, np.ndarray, bool, "int | None", Box], "tuple[float, float]"]
@@ -50,36 +50,8 @@ def register_protocol(name: str) -> Callable[[ProtocolFunction], ProtocolFunctio
 def protocol_names() -> list[str]:
     """The registered protocols, in registration order (``dip_paper`` first)."""
     return list(_PROTOCOLS)
-#: The side of SSIM's Gaussian window (sigma 1.5, truncated at 3.5 sigma): the smallest region it can score.
-SSIM_MIN_SIDE = 11
 #: The DIP evaluation script's shave of the centre-32 box: (top, left, bottom, right) in pixels.
 DIP_SR_SHAVE = (4, 4, 5, 5)
-
-
-def psnr(reference: np.ndarray, estimate: np.ndarray, peak: float = 1.0) -> float:
-    """Peak signal-to-noise ratio in dB: 10 log10(peak^2 / MSE), MSE over all elements; inf if equal."""
-    reference = np.asarray(reference, dtype=np.float64)
-    estimate = np.asarray(estimate, dtype=np.float64)
-    if reference.shape != estimate.shape:
-        raise ImageError(f"shapes differ: {reference.shape} vs {estimate.shape}")
-    if reference.size == 0:
-        raise ImageError("nothing to score: the protocol's crop leaves no pixels of this image")
-    mse = float(np.mean((reference - estimate) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
-
-
-def ssim(reference: np.ndarray, estimate: np.ndarray, data_range: float) -> float:
-    """SSIM with an 11x11 Gaussian window (sigma 1.5), population covariance; (H, W) or (H, W, C) mean."""
-    reference = np.asarray(reference, dtype=np.float64)
-    estimate = np.asarray(estimate, dtype=np.float64)
-    if min(reference.shape[:2]) < SSIM_MIN_SIDE:
-        raise ImageError(f"an image region of {reference.shape[1]}x{reference.shape[0]} px is too small for "
-                         f"SSIM (its window needs {SSIM_MIN_SIDE} px per side after the protocol's crop)")
-    kwargs = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=data_range)
-    if reference.ndim == 3:
-        return float(np.mean([structural_similarity(reference[..., c], estimate[..., c], **kwargs)
-                              for c in range(reference.shape[2])]))
-    return float(structural_similarity(reference, estimate, **kwargs))
 
 
 def dip_sr_region(height: int, width: int) -> Box:
@@ -99,13 +71,15 @@ def score(
     scale: int | None = None,
     target: Box | None = None,
     convert_channels: bool = False,
+    mask: np.ndarray | None = None,
 ) -> dict[str, float | str]:
-    """Score a restored image against its ground truth.
+    """Score a restored image against its ground truth with every registered metric (:mod:`.registry`).
 
     gt: the prepared ground truth (H, W, C) in [0, 1] (for SR, already modcropped to the scale).
     pred: the restored image covering ``target`` (default: the whole ground truth), (h, w, C) in [0, 1].
     convert_channels: a gray image against an RGB one is refused unless true (then the gray one is
-    replicated to RGB). Returns ``{"psnr": dB, "ssim": float, "protocol": name}``.
+    replicated to RGB). mask: the observation's mask ((H, W, 1), non-zero = known), for the metrics that
+    need one. Returns ``{"psnr": dB, "ssim": float, <other metrics that apply>: float, "protocol": name}``.
     """
     if protocol not in _PROTOCOLS:
         raise ConfigError(f"unknown metric protocol {protocol!r}; known: {', '.join(_PROTOCOLS)}")
@@ -128,8 +102,12 @@ def score(
             gt = np.repeat(gt, 3, axis=2)
     if upscales and scale is None:
         raise ConfigError(f"the {task} task needs a scale to be scored")
+    if mask is not None and as_hwc(mask).shape[:2] != gt.shape[:2]:
+        raise ImageError(f"the mask is {as_hwc(mask).shape[1]}x{as_hwc(mask).shape[0]} px, the ground truth "
+                         f"{gt.shape[1]}x{gt.shape[0]} px: they must match")
     psnr_db, ssim_value = _PROTOCOLS[protocol](gt, pred, upscales, scale, target)
-    return {"psnr": psnr_db, "ssim": ssim_value, "protocol": protocol}
+    extra = extra_scores(Scored(gt, pred, target, upscales, scale, protocol, None if mask is None else as_hwc(mask)))
+    return {"psnr": psnr_db, "ssim": ssim_value, **extra, "protocol": protocol}
 
 
 @register_protocol("dip_paper")

@@ -19,8 +19,7 @@ import numpy as np
 
 from ..atomic import atomic_open, write_json
 from ..datasets import registry as datasets
-from ..errors import ImageError
-from ..imaging.io import as_hwc, read_image, write_png
+from ..imaging.io import read_image, write_png
 from ..imaging.geometry import center_box
 from ..imaging.resize import square_resize
 from ..metrics import score
@@ -197,7 +196,8 @@ def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json:
     if obs.gt is None:
         metrics = {"psnr": float("nan"), "ssim": float("nan"), "protocol": protocol}
     else:
-        metrics = score(obs.gt, pred, obs.task, protocol, scale=obs.task_params.get("scale"), target=obs.target)
+        metrics = score(obs.gt, pred, obs.task, protocol, scale=obs.task_params.get("scale"), target=obs.target,
+                        mask=obs.mask)
     flat = {k: v for k, v in record.items() if k not in ("params", "task_params", "info")}
     flat.update(metrics)
     flat["params"] = json.dumps(record["params"], sort_keys=True)

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ..atomic import write_text
-from ..metrics import metric_facts
+from ..metrics import metric_facts, metric_names
 from ..progress import progress_bar
 from .figures import (
     comparison_plot,
@@ -142,8 +142,8 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
         sub = df[(df["experiment"] == experiment) & (df["dataset"] == dataset)]
         stem = file_stem(experiment, dataset)
         index += [f"## {experiment} on {dataset}", ""]
-        for metric in ("psnr", "ssim"):
-            if sub[metric].notna().sum() == 0:
+        for metric in metric_names():
+            if metric not in sub.columns or sub[metric].notna().sum() == 0:
                 continue
             path = figures / f"{stem}_{metric}.png"
             written += comparison_plot(df, experiment, dataset, path, metric)

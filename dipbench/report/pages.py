@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import write_text
+from ..metrics import metrics
 from ..tasks import task_title
 from .naming import file_stem
 from .pictures import embedded_image
@@ -39,15 +40,21 @@ img { max-width: 100%; }
 details { margin-top: 1em; font-size: 0.9em; }
 """
 
-#: Table files (after ``<experiment>_<dataset>``) in report order, with what each shows.
-TABLES = (("_reported", 0, "reported vs reproduced"), ("", 1, "PSNR table"),
-          ("_per_image", 1, "PSNR per image, mean and seed spread"), ("_ssim", 2, "SSIM table"),
-          ("_excl", 3, "PSNR without excluded images"))
-#: Figure kinds (file name ending) in report order.
-FIGURES = (("_psnr.png", 5, "PSNR per image"), ("_ssim.png", 5, "SSIM per image"),
-           ("_convergence.png", 5, "convergence"), ("_sweep.png", 5, "sweep"),
-           ("_curves.png", 6, "learning curves"), ("_grid.png", 7, "visual comparison"),
-           ("_gallery.png", 7, "gallery"))
+def _tables() -> tuple[tuple[str, int, str], ...]:
+    """Table files (after ``<experiment>_<dataset>``) in report order, with what each shows: one per
+    registered metric (:func:`dipbench.metrics.metrics`)."""
+    others = tuple((f"_{m.name}", 2, f"{m.facts.label} table") for m in metrics() if m.name != "psnr")
+    return (("_reported", 0, "reported vs reproduced"), ("", 1, "PSNR table"),
+            ("_per_image", 1, "PSNR per image, mean and seed spread"), *others,
+            ("_excl", 3, "PSNR without excluded images"))
+
+
+def _figures() -> tuple[tuple[str, int, str], ...]:
+    """Figure kinds (file name ending) in report order: a comparison plot per registered metric first."""
+    return (*((f"_{m.name}.png", 5, f"{m.facts.label} per image") for m in metrics()),
+            ("_convergence.png", 5, "convergence"), ("_sweep.png", 5, "sweep"),
+            ("_curves.png", 6, "learning curves"), ("_grid.png", 7, "visual comparison"),
+            ("_gallery.png", 7, "gallery"))
 
 
 def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
@@ -78,7 +85,7 @@ def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path
         stem = file_stem(experiment, dataset)
         context = _context(sub)
         prefix = f"{experiment}.{dataset}"
-        for suffix, order, what in TABLES:
+        for suffix, order, what in _tables():
             path = results / "tables" / f"{stem}{suffix}.html"
             if path.is_file():
                 written.append(_page(out / f"{prefix}.{order}.{file_stem(what)}.html", f"{experiment} on {dataset}: {what}",
@@ -93,7 +100,7 @@ def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path
             written.append(_page(out / f"{prefix}.4.{label}-early-stopping.html",
                                  f"{experiment} on {dataset}: early stopping of {label}",
                                  path.read_text(encoding="utf-8"), context))
-        for ending, order, what in FIGURES:
+        for ending, order, what in _figures():
             for path in sorted((results / "figures").glob(f"{stem}*{ending}")):
                 item = path.name[len(stem):-len(".png")].strip("_") or what
                 written.append(_page(out / f"{prefix}.{order}.{item}.html", f"{experiment} on {dataset}: {what}",

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import write_text
+from ..metrics import metric_names
 
 IDENTITY_COLUMNS = [
     "experiment", "task", "task_slug", "dataset", "image", "method", "label", "seed", "protocol",
@@ -37,9 +38,8 @@ REQUIRED_COLUMNS = ["experiment", "task", "dataset", "image", "method", "seed", 
 SORT_COLUMNS = ["experiment", "task", "dataset", "method", "label", "image", "seed"]
 # grouping keys of a summary row (one configured method on one dataset of one experiment)
 GROUP_COLUMNS = ["experiment", "task", "dataset", "protocol", "label"]
-SUMMARY_METRICS = ("psnr", "ssim", "runtime_s")
 
-_FLOAT_COLUMNS = {"psnr", "ssim", "input_psnr", "runtime_s"}
+_FLOAT_COLUMNS = {"psnr", "ssim", "input_psnr", "runtime_s"}  # and every registered metric (metric_names)
 _STRING_COLUMNS = set(IDENTITY_COLUMNS) - {"seed"} | set(PROVENANCE_COLUMNS) - {"git_dirty", "threads"} | set(PATH_COLUMNS)
 
 
@@ -103,8 +103,9 @@ def records_frame(records: Sequence[dict]) -> pd.DataFrame:
             df[column] = pd.Series(dtype="float64" if column in _FLOAT_COLUMNS else "object")
     if "label" in df.columns and len(df):
         df["label"] = df["label"].where(df["label"].notna() & (df["label"] != ""), df["method"])
-    for column in _FLOAT_COLUMNS:
-        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
+    for column in _FLOAT_COLUMNS | set(metric_names()):
+        if column in df.columns:
+            df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
     if len(df):
         df["seed"] = pd.to_numeric(df["seed"], errors="raise").astype("int64")
     for column in _STRING_COLUMNS:
@@ -151,20 +152,23 @@ def average_seeds(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.
     return out.reset_index()
 
 
-def summarize(df: pd.DataFrame, metrics: Sequence[str] = SUMMARY_METRICS) -> pd.DataFrame:
+def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per experiment x task x dataset x protocol x label.
 
-    For each metric: ``<m>_mean`` (mean over images of the per-image mean over seeds; equals the mean over all
-    runs when every image has the same seeds), ``<m>_std`` (standard deviation over all runs, ddof 1) and
-    ``<m>_count`` (runs with a value). For psnr and ssim also ``<m>_seed_std``: the standard deviation over
-    seeds of the per-seed dataset mean, i.e. the run-to-run spread of the reported number (NaN with one seed).
-    Also ``method``, ``n_images``, ``n_seeds``.
+    For each metric (default: every registered metric, then ``runtime_s``): ``<m>_mean`` (mean over images of
+    the per-image mean over seeds; equals the mean over all runs when every image has the same seeds),
+    ``<m>_std`` (standard deviation over all runs, ddof 1) and ``<m>_count`` (runs with a value). For the
+    registered metrics also ``<m>_seed_std``: the standard deviation over seeds of the per-seed dataset mean,
+    i.e. the run-to-run spread of the reported number (NaN with one seed). Also ``method``, ``n_images``,
+    ``n_seeds``.
     """
+    scored = metric_names()
+    metrics = [*scored, "runtime_s"] if metrics is None else list(metrics)
     metrics = [m for m in metrics if m in df.columns]
     keys = _group_keys(df, GROUP_COLUMNS)
     columns = keys + ["method", "n_images", "n_seeds"]
     for m in metrics:
-        columns += [f"{m}_mean", f"{m}_std", f"{m}_count"] + ([f"{m}_seed_std"] if m in ("psnr", "ssim") else [])
+        columns += [f"{m}_mean", f"{m}_std", f"{m}_count"] + ([f"{m}_seed_std"] if m in scored else [])
     if df.empty:
         return pd.DataFrame(columns=columns)
     per_image = average_seeds(df, metrics)
@@ -178,7 +182,7 @@ def summarize(df: pd.DataFrame, metrics: Sequence[str] = SUMMARY_METRICS) -> pd.
         out[f"{m}_mean"] = image_means[m].mean()
         out[f"{m}_std"] = grouped[m].std(ddof=1)
         out[f"{m}_count"] = grouped[m].count()
-        if m in ("psnr", "ssim"):
+        if m in scored:
             per_seed = df.groupby(keys + ["seed"], dropna=False, sort=False)[m].mean()
             out[f"{m}_seed_std"] = per_seed.groupby(level=list(range(len(keys))), dropna=False, sort=False).std(ddof=1)
     out = out.reset_index()

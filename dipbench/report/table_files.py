@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from ..atomic import write_text
+from ..metrics import metric_names
 from .comparison import per_image_table, versus_reference_table
 from .naming import file_stem
 from .provenance_table import provenance_note, provenance_table
@@ -35,14 +36,14 @@ def write_report_tables(
     df: pd.DataFrame,
     out_dir: str | os.PathLike,
     *,
-    metrics: Sequence[str] = ("psnr", "ssim"),
+    metrics: Sequence[str] | None = None,
     exclude_images: Iterable[str] = (),
     references: dict[str, str] | None = None,
     orders: dict[str, Sequence[str]] | None = None,
 ) -> list[Path]:
     """Write the tables of every (experiment, dataset) under ``<out_dir>/tables/``.
 
-    Per pair: ``<experiment>_<dataset>.md`` (every metric with values, the table without ``exclude_images``
+    Per pair: ``<experiment>_<dataset>.md`` (every metric with values, default every registered one, the table without ``exclude_images``
     when some of them occur, the per-image table, the comparison with the reference and the
     reported-vs-reproduced table) and LaTeX floats labelled ``tab:<file stem>`` (:meth:`Table.to_latex`):
     ``<experiment>_<dataset>.tex`` (PSNR), ``..._ssim.tex``, ``..._excl.tex``, ``..._per_image.tex``,
@@ -52,6 +53,7 @@ def write_report_tables(
     Returns the paths written.
     """
     tables = Path(out_dir) / "tables"
+    metrics = metric_names() if metrics is None else metrics
     exclude_images = [str(i) for i in exclude_images]
     written: list[Path] = []
     index_parts = ["# Result tables", ""]
