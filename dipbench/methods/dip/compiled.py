@@ -6,11 +6,11 @@ says which path ran.
 Adam (``adam`` parameter of the loop; "auto" by default): "loop" (PyTorch's CPU default: several kernels
 per tensor), "foreach" (multi-tensor kernels) or "fused" (one kernel per tensor that does the whole update).
 The three compute Adam's update with the same formula in a different operation order, so they agree to
-rounding (tests/test_fused.py checks it in float64). "auto" is "foreach": on the AVX-512-BF16 EPYC,
-interleaved at 128 px (``dip_speed.py --mode variants --variants default adam-foreach adam-loop``, busy
-machine), "foreach" ran the step 2.8% faster than "fused" and "fused" 0.6% faster than "loop": PyTorch's CPU
-fused kernel copies every non-contiguous parameter, and DIP's convolution weights are channels-last.
-On CUDA "foreach" is PyTorch's own default.
+rounding (tests/test_fused.py checks it in float64). "auto" is "fused": on the AVX-512-BF16 EPYC,
+interleaved, in process CPU time (the machine was shared), the bf16 step took 43.3 ms at 64 px and
+113-114 ms at 128 px with "fused" against 45.7 and 123 ms with "foreach" -- on the CPU "foreach" runs
+the per-tensor kernels one tensor at a time, like "loop". (PyTorch's CPU fused kernel copies
+non-contiguous parameters, e.g. channels-last weights, but that measured the same as contiguous ones.)
 
 Compiling (``compile``: false, the default | true | "reduce-overhead"): ``torch.compile`` (inductor) of
 the network. On that 2-core CPU it took 70 s to compile and then ran the 128 px bf16 step *slower* (126 ms
@@ -37,7 +37,7 @@ def resolve_adam(setting: str, device: torch.device | str) -> str:
         raise ValueError(f"adam must be one of {ADAM_IMPLS}, got {setting!r}")
     if setting != "auto":
         return setting
-    return "foreach"
+    return "fused" if torch.device(device).type in ("cpu", "cuda") else "foreach"
 
 
 def make_optimizer(parameters: Iterable[torch.nn.Parameter], lr: float, device: torch.device | str,

@@ -84,7 +84,7 @@ class DIPTV(DIPVariant):
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
         params = self.resolved_params(obs)
         fit = DIPFit(self, obs, params, ctx)
-        # DIP's Adam (.compiled: foreach), so that tv_weight 0 follows DIP step for step
+        # DIP's Adam (.compiled: fused where PyTorch has it), so that tv_weight 0 follows DIP step for step
         optimizer = make_optimizer(fit.net.parameters(), float(params["lr"]), fit.device, impl="auto")
         tv_weight, norm, eps = float(params["tv_weight"]), params["tv_norm"], float(params["tv_eps"])
         ema_weight = None if params["ema"] is None else float(params["ema"])
