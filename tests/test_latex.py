@@ -128,8 +128,10 @@ def _latex_missing() -> str:
 @pytest.mark.skipif(bool(_latex_missing()), reason=_latex_missing() or "-")
 @pytest.mark.parametrize("paper", ["a4paper", "letterpaper"])
 def test_tables_compile_in_a_two_column_paper_without_overfull_lines(tmp_path, paper):
-    paths = write_report_tables(results_frame(), tmp_path, exclude_images=["lena", "lenna"])
+    references = {experiment: "dip" for experiment in set(results_frame()["experiment"])}  # the versus tables too
+    paths = write_report_tables(results_frame(), tmp_path, exclude_images=["lena", "lenna"], references=references)
     tex_files = sorted(p for p in paths if p.suffix == ".tex")
+    assert any(p.name.endswith("_vs_dip.tex") for p in tex_files) and any("_per_image" in p.name for p in tex_files)
     assert len(tex_files) >= 12
     packages = _preamble_packages(p.read_text() for p in tex_files)
     body = []
