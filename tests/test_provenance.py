@@ -69,3 +69,9 @@ def test_the_report_lists_every_value_with_its_runs_and_warns_on_mixed_code():
     note = provenance_note(_records())
     assert note.startswith("Made by dipbench aaaaaaaaaaaa/bbbbbbbbbbbb") or note.startswith("Made by dipbench bbbb")
     assert "config cccccccccccc, on AMD EPYC, torch 2.13.0, 1 thread(s), precision bf16." in note
+
+
+def test_records_without_provenance_say_so_instead_of_a_row_of_dashes():
+    old = pd.DataFrame([{"experiment": "e", "dataset": "d", "image": "a", "label": "dip", "seed": 0,
+                         "precision": "bf16"}])
+    assert provenance_note(old) == "Provenance: not recorded in these runs' records (made before dipbench recorded it)."

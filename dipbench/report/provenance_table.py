@@ -65,9 +65,15 @@ def provenance_note(df: pd.DataFrame) -> str:
     """"Made by dipbench <commit> (uncommitted changes), config <hash>, on <CPU> / <GPU>, torch <v> (CUDA
     <v>), <n> threads, <precision>.": one line for the runs of one table (several values joined by "/")."""
     runs = _runs(df)
+    recorded = [f for f in ("git_commit", "dipbench_version", "config_sha256", "cpu_model") if f in runs.columns
+                and runs[f].notna().any()]
+    if not recorded:
+        return "Provenance: not recorded in these runs' records (made before dipbench recorded it)."
 
     def joined(field: str) -> str:
-        return "/".join(value for value, _ in _values(runs, field))
+        values = [value for value, _ in _values(runs, field)]
+        known = [value for value in values if value != "–"]
+        return "/".join(known or values)
 
     dirty = joined("git_dirty")
     code = joined("git_commit")
