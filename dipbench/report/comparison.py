@@ -125,10 +125,11 @@ def per_image_table(df: pd.DataFrame, experiment: str, dataset: str, metric: str
     bold = _best_mask(values, [*images, AVG], d, facts.higher_is_better)
     seeds = seeds_per_image(sub, "_row").reindex(rows)
     unit = f" ({facts.unit})" if facts.unit else ""
-    notes = [f"Each cell: the mean over a method's seeds on that image ± their standard deviation; a single "
-             f"number where the method ran once on the image ({', '.join(r for r in rows if seeds[r] <= 1) or 'none'}"
-             f"). {AVG}: the mean over images ± the mean over images of the per-image standard deviation. Best mean "
-             "of each column in bold."]
+    once = [r for r in rows if seeds[r] <= 1]
+    notes = [f"Each cell: the mean over a method's seeds on that image ± their standard deviation"
+             + (f"; a single number where the method ran once per image ({', '.join(once)})" if once else "")
+             + f". {AVG}: the mean over images ± the mean over images of the per-image standard deviation. Best "
+             "mean of each column in bold."]
     if unscored:
         notes.append(f"No ground truth, so no {facts.label}: {', '.join(unscored)} (not in the table).")
     return Table(
