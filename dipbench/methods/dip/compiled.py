@@ -41,13 +41,13 @@ def resolve_adam(setting: str, device: torch.device | str) -> str:
 
 
 def make_optimizer(parameters: Iterable[torch.nn.Parameter], lr: float, device: torch.device | str,
-                   fused: bool = False, impl: str | None = None) -> torch.optim.Adam:
-    """Adam with learning rate ``lr``; ``impl`` (default: "fused" if ``fused`` else "loop") one of
-    :data:`ADAM_IMPLS`, resolved for ``device``."""
+                   fused: bool = False, impl: str | None = None, weight_decay: float = 0.0) -> torch.optim.Adam:
+    """Adam with learning rate ``lr`` (and L2 ``weight_decay``); ``impl`` (default: "fused" if ``fused``
+    else "loop") one of :data:`ADAM_IMPLS`, resolved for ``device``."""
     impl = resolve_adam(impl or ("fused" if fused else "loop"), device)
     if impl == "fused":
-        return torch.optim.Adam(parameters, lr=lr, fused=True)
-    return torch.optim.Adam(parameters, lr=lr, foreach=impl == "foreach")
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, fused=True)
+    return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, foreach=impl == "foreach")
 
 
 def adam_impl(optimizer: torch.optim.Optimizer) -> str:

@@ -11,6 +11,7 @@ from ...errors import ConfigError
 from ...tasks import Observation
 from ..base import Restoration, RunContext
 from ..params import Rule
+from ..dip.compiled import make_optimizer
 from ..registry import register
 from .dip_variant import DIPFit, DIPVariant
 from .loop import finish, run_loop
@@ -91,7 +92,9 @@ class DIPSGLD(DIPVariant):
         params = self.resolved_params(obs)
         fit = DIPFit(self, obs, params, ctx)
         lr = float(params["lr"])
-        optimizer = torch.optim.Adam(fit.net.parameters(), lr=lr, weight_decay=float(params["weight_decay"]))
+        # DIP's Adam (fused where PyTorch has it), so that without noise and decay it follows DIP exactly
+        optimizer = make_optimizer(fit.net.parameters(), lr, fit.device, impl="auto",
+                                   weight_decay=float(params["weight_decay"]))
         noise_std = float(params["param_noise_sigma"]) * lr
         weights = [p for p in fit.net.parameters() if p.dim() == 4]
         burn_in, every = int(params["burn_in"]), int(params["sample_every"])
