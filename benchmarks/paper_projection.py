@@ -8,7 +8,8 @@ steps with a logging step every quarter, and reads the steady seconds per step o
 compiling are left out) and the run's fixed work (all the rest). The projection of each of the label's
 runs is then fixed + planned steps (:func:`dipbench.pipeline.eta.planned_steps`, the run's ``steps``)
 x seconds per step x (its image's pixels / the probe's), summed over every run of the plan. Methods
-without steps count their probe's whole time per run. Runs go one after another (no fused seeds, one
+without steps count their probe's whole time per run; iterative ones whose curve has no times, the
+probe's whole time per probe step. Runs go one after another (no fused seeds, one
 job at a time): on a GPU that is what ``profiles/gpu`` runs.
 
     python benchmarks/paper_projection.py --device cuda [--config config/config.yaml] [--json OUT]
@@ -82,7 +83,11 @@ def probe(plan, experiment: str, label: str, run: dict[str, Any], probe_steps: i
         if len(timed) >= 2:
             first, last = timed.iloc[0], timed.iloc[-1]
             per_step = float(last["time_s"] - first["time_s"]) / max(1, int(last["step"] - first["step"]))
-    fixed = seconds - per_step * probe_steps if per_step is not None else seconds
+    if iterative and per_step is None:  # a curve without times: the whole probe, per probe step
+        per_step = seconds / probe_steps
+        fixed = 0.0
+    else:
+        fixed = seconds - per_step * probe_steps if per_step is not None else seconds
     return {"method": method_name, "seconds": seconds, "s_per_step": per_step, "fixed_s": max(0.0, fixed),
             "pixels": int(obs.target.height * obs.target.width), "precision": result.info.get("precision"),
             "compile": result.info.get("compile")}
