@@ -214,7 +214,7 @@ def _fit_runs(net, problems, params, generators, device, progress, desc) -> list
     bar.close()
     with torch.no_grad(), autocast:
         final_in = z_in if params["final_input"] == "perturbed" else z
-        last_out = first.crop(model(final_in)).float()
+        last_out = first.crop(net(final_in)).float()  # eager: compiled, no_grad would compile again
     elapsed = time.perf_counter() - start
 
     if es is not None and es.ready:
