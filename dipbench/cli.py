@@ -294,17 +294,36 @@ def cmd_job_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_job_report(args: argparse.Namespace) -> int:
-    from .report.build import build_report
+    from .report.build import build_from_settings
 
     paths = [line for line in Path(args.metrics_list).read_text().splitlines() if line.strip()]
-    build_report(Path(args.results), paths, protocol=args.protocol, displays=json.loads(args.displays),
-                 exclude_images=json.loads(args.exclude_images),
-                 references=json.loads(args.references), orders=json.loads(args.order),
-                 sweeps=json.loads(args.sweeps))
-    if args.reference_check:
-        from .report.reference_check import check_reference
+    line = build_from_settings(Path(args.results), paths, json.loads(args.settings))
+    if line:
+        print(line)
+    return 0
 
-        print(check_reference(args.results, args.reference_check))
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``dipbench report RESULTS``: rebuild the tables and figures from the results folder alone (the plan
+    the workflow wrote there when it started, and the records that exist)."""
+    from .report.build import build_from_settings
+
+    results = Path(args.results)
+    manifest_path = results / "logs" / "plan.json"
+    try:
+        report = json.loads(manifest_path.read_text(encoding="utf-8"))["report"]
+        settings, planned = report["settings"], report["metrics"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"{results} has no workflow plan with report settings ({manifest_path}): run the "
+                          "workflow on it first (snakemake --configfile ...)") from None
+    found = [str(results / path) for path in planned if (results / path).is_file()]
+    if not found:
+        raise ConfigError(f"{results}: none of the {len(planned)} records the plan names exists yet")
+    line = build_from_settings(results, found, settings)
+    print(f"rebuilt the tables and figures of {results} from {len(found)} of {len(planned)} planned records"
+          + (f" ({len(planned) - len(found)} not made yet)" if len(found) < len(planned) else ""))
+    if line:
+        print(line)
     return 0
 
 
@@ -455,6 +474,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list the registered methods", parents=[plugin])
     p.set_defaults(func=cmd_methods)
 
+    p = sub.add_parser("report", parents=[plugin],
+                       help="rebuild a results folder's tables and figures from the folder alone (the plan the "
+                            "workflow wrote there and the records that exist), e.g. after updating dipbench")
+    p.add_argument("results", help="the results folder of a workflow run (its logs/plan.json names the rest)")
+    p.set_defaults(func=cmd_report)
+
     from .datasets.cli import add_parser as add_datasets_parser
 
     add_datasets_parser(sub)
@@ -497,13 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = jobs.add_parser("report", parents=[plugin])
     p.add_argument("--results", required=True)
     p.add_argument("--metrics-list", required=True)
-    p.add_argument("--protocol", nargs="+", default=["dip_paper"], help="tables for each; figures for the first")
-    p.add_argument("--displays", default="{}")
-    p.add_argument("--exclude-images", default="[]", help="JSON list of images averaged out in extra tables")
-    p.add_argument("--references", default="{}", help="JSON {experiment: reference row name}")
-    p.add_argument("--order", default="{}", help="JSON {experiment: [row names in table order]}")
-    p.add_argument("--sweeps", default="{}", help="JSON {experiment: {label: {row name: {param: value}}}}")
-    p.add_argument("--reference-check", metavar="FILE", help="print how far the rows are from this reference file's")
+    p.add_argument("--settings", required=True, help="JSON: the plan's report settings (Plan.report_settings)")
     p.set_defaults(func=cmd_job_report)
     p = jobs.add_parser("report-pages", parents=[plugin], help="one HTML page per table and figure, for snakemake --report")
     p.add_argument("--results", required=True)

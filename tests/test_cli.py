@@ -166,3 +166,11 @@ def test_methods_cache_key_follows_the_sources(tmp_path, monkeypatch):
     assert methods_table.cache_key(False) != first
     monkeypatch.setenv("DIPBENCH_PLUGINS", "a.py")
     assert methods_table.cache_key(False) is None
+
+
+def test_report_of_a_folder_without_a_workflow_plan_is_one_line(tmp_path, capsys):
+    from dipbench.cli import main
+
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dipbench: error: ") and "has no workflow plan" in err and len(err.splitlines()) == 1

@@ -67,6 +67,15 @@ def test_tiny_workflow_runs_resumes_and_isolates_a_missing_bm3d(tmp_path):
     assert (out / "runs/dn/dip/builtin/astronaut/seed0/restored.png").is_file()
     _check_provenance_and_statistics(out, runs)
 
+    # The report rebuilds from the results folder alone (the plan written at the start), to the same tables.
+    tables = {path.name: path.read_text() for path in (out / "tables").glob("*.md")}
+    shutil.rmtree(out / "tables")
+    rebuilt = subprocess.run([str(Path(sys.executable).parent / "dipbench"), "report", str(out)], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    assert f"from {len(runs)} of {len(runs)} planned records" in rebuilt.stdout
+    assert {path.name: path.read_text() for path in (out / "tables").glob("*.md")} == tables
+
     # Resuming: nothing left to do.
     third = _snakemake(tmp_path, "-n")
     assert third.returncode == 0 and "Nothing to be done" in third.stdout + third.stderr

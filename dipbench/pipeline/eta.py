@@ -32,8 +32,9 @@ def planned_steps(params: dict[str, Any], task: Any) -> int:
 
 
 def write_manifest(plan: Any, cores: int) -> Path:
-    """Write ``<results>/logs/plan.json``: every restore run's folder, label and planned steps, and the
-    SHA-256 of each experiment's resolved configuration (:func:`config_hash` reads it back)."""
+    """Write ``<results>/logs/plan.json``: every restore run's folder, label and planned steps, the SHA-256
+    of each experiment's resolved configuration (:func:`config_hash` reads it back) and what the report
+    needs (its settings and the records it reads: ``dipbench report`` rebuilds from them)."""
     from ..provenance import config_sha256
     from ..tasks import make_task
 
@@ -47,7 +48,8 @@ def write_manifest(plan: Any, cores: int) -> Path:
                      "steps": planned_steps(plan.method_params(key.experiment, key.label), task)})
     path = plan.results / MANIFEST
     configs = {name: config_sha256(experiment) for name, experiment in plan.experiments.items()}
-    write_json(path, {"cores": int(cores), "runs": runs, "config_sha256": configs})
+    report = {"settings": plan.report_settings(), "metrics": plan.metrics_paths()}
+    write_json(path, {"cores": int(cores), "runs": runs, "config_sha256": configs, "report": report})
     return path
 
 

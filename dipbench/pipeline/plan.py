@@ -249,6 +249,31 @@ class Plan:
                 found.setdefault(entry["swept"]["of"], {})[entry["display"]] = entry["swept"]["values"]
         return found
 
+    def report_settings(self) -> dict[str, Any]:
+        """What the report step needs beyond the records (:func:`dipbench.report.build.build_report`'s
+        options), JSON values: ``protocol`` (tables for each, figures for the first), ``displays`` (label ->
+        display name), ``exclude_images``, ``references`` and ``orders`` (by experiment, as display names),
+        ``sweeps`` (:meth:`sweeps`) and ``reference_check`` (an absolute path, or None). The workflow's report
+        rule passes them, and the manifest keeps them so that ``dipbench report`` rebuilds from the results
+        folder alone."""
+        check = self.config.get("reference_check")
+        return {
+            "protocol": self.protocols,
+            "displays": {label: self.method_entry(label)["display"]
+                         for exp in self.experiments.values() for label in exp["methods"]},
+            "exclude_images": list(self.config["exclude_images"]),
+            "references": {name: self.method_entry(self.reference(name))["display"]
+                           for name in self.experiments if self.reference(name)},
+            "orders": {name: [self.method_entry(label)["display"] for label in [*exp["methods"], *exp["ensembles"]]]
+                       for name, exp in self.experiments.items()},
+            "sweeps": {name: self.sweeps(name) for name in self.experiments if self.sweeps(name)},
+            "reference_check": str(Path(check).resolve()) if check else None,
+        }
+
+    def metrics_paths(self) -> list[str]:
+        """Every record the report reads, relative to the results folder (one per run and protocol)."""
+        return [run.metrics_path(protocol) for run in self.runs() for protocol in self.protocols]
+
     def method_params(self, experiment: str, label: str) -> dict[str, Any]:
         """Parameters of a label in an experiment, resolved against the method's defaults (smoke included)."""
         from ..methods import get_method

@@ -88,6 +88,20 @@ def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], prot
     return df
 
 
+def build_from_settings(results: Path, metrics_files: Sequence[str | os.PathLike],
+                        settings: Mapping[str, Any]) -> str | None:
+    """:func:`build_report` with the workflow's report settings (:meth:`Plan.report_settings`), then the
+    reference check where the settings name one; returns its summary line (None without one)."""
+    build_report(Path(results), metrics_files, protocol=settings["protocol"], displays=settings["displays"],
+                 exclude_images=settings["exclude_images"], references=settings["references"],
+                 orders=settings["orders"], sweeps=settings["sweeps"])
+    if not settings.get("reference_check"):
+        return None
+    from .reference_check import check_reference
+
+    return check_reference(results, settings["reference_check"])
+
+
 def _index_entry(alt: str, path: Path, caption: str) -> list[str]:
     """A figure in the Markdown index: the PNG inline, its caption and a link to its PDF."""
     return [f"![{alt}]({path.name})", "", f"*{caption}* ([PDF]({path.with_suffix('.pdf').name}))", ""]

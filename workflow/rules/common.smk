@@ -58,7 +58,7 @@ def plugin_args(wildcards=None):
 
 
 def metrics_files():
-    return [f"{R}/{run.metrics_path(protocol)}" for run in RUNS for protocol in PLAN.protocols]
+    return [f"{R}/{path}" for path in PLAN.metrics_paths()]
 
 
 def report_outputs():

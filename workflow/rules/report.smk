@@ -6,17 +6,7 @@ rule report:
         report_outputs(),
     params:
         plugins=plugin_args,
-        displays=lambda wc: as_json({label: PLAN.method_entry(label)["display"]
-                                     for exp in PLAN.experiments.values() for label in exp["methods"]}),
-        protocol=lambda wc: PLAN.protocols,
-        exclude=lambda wc: as_json(PLAN.config["exclude_images"]),
-        references=lambda wc: as_json({name: PLAN.method_entry(PLAN.reference(name))["display"]
-                                       for name in PLAN.experiments if PLAN.reference(name)}),
-        sweeps=lambda wc: as_json({name: PLAN.sweeps(name) for name in PLAN.experiments if PLAN.sweeps(name)}),
-        check=lambda wc: ["--reference-check", PLAN.config["reference_check"]] if PLAN.config["reference_check"] else [],
-        order=lambda wc: as_json({name: [PLAN.method_entry(label)["display"]
-                                         for label in [*exp["methods"], *exp["ensembles"]]]
-                                  for name, exp in PLAN.experiments.items()}),
+        settings=lambda wc: as_json(PLAN.report_settings()),
     log:
         f"{R}/logs/report.log",
     run:
@@ -25,10 +15,8 @@ rule report:
         listing = f"{R}/tables/.metrics_files.txt"
         write_text(listing, "\n".join(input) + "\n")
         shell(
-            "dipbench job report {params.plugins:q} --results {R:q} --metrics-list {listing:q} --protocol {params.protocol:q}"
-            " --displays {params.displays:q} --exclude-images {params.exclude:q}"
-            " --references {params.references:q} --order {params.order:q} --sweeps {params.sweeps:q} {params.check:q}"
-            " 2>&1 | tee {log:q}"
+            "dipbench job report {params.plugins:q} --results {R:q} --metrics-list {listing:q}"
+            " --settings {params.settings:q} 2>&1 | tee {log:q}"
         )
 
 
