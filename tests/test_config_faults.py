@@ -73,7 +73,7 @@ def test_a_duplicate_yaml_key_is_an_error_naming_file_line_and_key(tmp_path):
 
 
 def test_every_yaml_file_of_the_project_has_unique_keys():
-    files = [*REPOSITORY.glob("config/*.yaml"), *REPOSITORY.glob("profiles/**/*.yaml"),
+    files = [*REPOSITORY.glob("config/**/*.yaml"), *REPOSITORY.glob("profiles/**/*.yaml"),
              *REPOSITORY.glob("dipbench/**/*.yaml")]
     if not files:
         pytest.skip("no repository here")

@@ -18,6 +18,7 @@ def test_code_version_names_the_checkout_commit_and_whether_it_is_dirty():
     if head.returncode != 0:
         pytest.skip("not a git checkout")
     status = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True)
+    provenance.code_version.cache_clear()  # read now, beside the git calls above (it is cached per process)
     version = provenance.code_version()
     assert version["git_commit"] == head.stdout.strip()
     assert version["git_dirty"] is bool(status.stdout.strip())

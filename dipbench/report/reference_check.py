@@ -1,7 +1,7 @@
 """How far a run's table rows are from a reference machine's (config ``reference_check``): is a gap
 rounding between CPU classes, or a broken install?
 
-The reference file (e.g. ``config/demo_reference.yaml``) holds ``machine`` (what produced the numbers),
+The reference file (e.g. ``config/references/demo.yaml``) holds ``machine`` (what produced the numbers),
 ``protocol``, ``tolerance_db: {seeded: dB, deterministic: dB}`` and ``rows: {experiment: {row: dB}}``,
 each a row's mean PSNR over images (each image's mean over seeds), as the tables' "Avg." column. A row is
 *seeded* (DIP and its family, whose results differ by rounding between CPUs) when its runs' records say
