@@ -63,7 +63,7 @@ def test_the_report_lists_every_value_with_its_runs_and_warns_on_mixed_code():
     table = provenance_table(_records())
     assert table.cell("Commit", "Value") in ("aaaaaaaaaaaa (1 run); bbbbbbbbbbbb (1 run)",
                                              "bbbbbbbbbbbb (1 run); aaaaaaaaaaaa (1 run)")
-    assert table.cell("Config SHA-256", "Value") == "cccccccccccc"
+    assert table.cell("Config SHA-256", "Value") == "e: cccccccccccc"
     assert table.cell("CPU", "Value") == "AMD EPYC" and table.cell("GPU", "Value") == "–"
     assert table.cell("Threads", "Value") == "1" and table.cell("Uncommitted changes", "Value") == "no"
     assert table.notes[0].startswith("Warning: the runs differ in Commit")
@@ -76,3 +76,14 @@ def test_records_without_provenance_say_so_instead_of_a_row_of_dashes():
     old = pd.DataFrame([{"experiment": "e", "dataset": "d", "image": "a", "label": "dip", "seed": 0,
                          "precision": "bf16"}])
     assert provenance_note(old) == "Provenance: not recorded in these runs' records (made before dipbench recorded it)."
+
+
+def test_each_experiment_has_its_own_config_hash_and_only_a_change_within_one_warns():
+    runs = _records().assign(git_commit="a" * 40)
+    other = runs.assign(experiment="f", config_sha256="d" * 64)
+    table = provenance_table(pd.concat([runs, other]))
+    assert table.cell("Config SHA-256", "Value") == "e: cccccccccccc; f: dddddddddddd"
+    assert not table.notes[0].startswith("Warning")
+    changed = pd.concat([runs, runs.assign(seed=5, config_sha256="d" * 64)])
+    assert provenance_table(changed).notes[0] == ("Warning: the runs differ in Config SHA-256 within an experiment "
+                                                  "(e): they were made by different code or configurations.")

@@ -69,7 +69,7 @@ def test_a_malformed_reference_file_is_one_config_error(tmp_path):
 def test_the_demo_reference_names_the_demo_s_experiments_and_rows():
     plan = load_config(yaml.safe_load((REPO / "config/demo.yaml").read_text()))
     reference = load_reference(REPO / plan.config["reference_check"])
-    assert reference["tolerance_db"] == {"seeded": 1.0, "deterministic": 0.05}
+    assert reference["tolerance_db"] == {"seeded": 1.5, "deterministic": 0.05}
     for experiment, rows in reference["rows"].items():
         displays = {plan.method_entry(label)["display"] for label in plan.experiments[experiment]["methods"]}
         assert set(rows) <= displays, experiment

@@ -41,10 +41,14 @@ def _shown(value) -> str:
 
 def provenance_table(df: pd.DataFrame) -> Table:
     """Every provenance field (rows) with its values and how many runs have each; a field whose runs do
-    not all agree lists every value. ``df``: records (one or more per run)."""
+    not all agree lists every value (the config hash: one per experiment, each experiment's own). ``df``:
+    records (one or more per run)."""
     runs = _runs(df)
     rows = {}
     for field in PROVENANCE_FIELDS:
+        if field == "config_sha256" and "experiment" in runs.columns:
+            rows[_TITLES[field]] = _per_experiment(runs)
+            continue
         values = _values(runs, field)
         rows[_TITLES[field]] = "; ".join(f"{value} ({n} run{'s' if n != 1 else ''})" if len(values) > 1
                                          else value for value, n in values)
@@ -53,12 +57,25 @@ def provenance_table(df: pd.DataFrame) -> Table:
     notes = [f"{len(runs)} run{'s' if len(runs) != 1 else ''}. Commits and hashes shortened to 12 characters; "
              "tables/runs.csv has them in full, one row per run. Uncommitted changes: the checkout differed from "
              "its commit; – : not recorded (an installed dipbench has no commit, a CPU run no GPU)."]
-    mixed = [_TITLES[f] for f in ("git_commit", "git_dirty", "config_sha256") if len(_values(runs, f)) > 1]
+    mixed = [_TITLES[f] for f in ("git_commit", "git_dirty") if len(_values(runs, f)) > 1]
+    if "experiment" in runs.columns and "config_sha256" in runs.columns:
+        changed = sorted(e for e, sub in runs.groupby("experiment") if len(_values(sub, "config_sha256")) > 1)
+        if changed:
+            mixed.append(f"Config SHA-256 within an experiment ({', '.join(changed)})")
     if mixed:
         notes.insert(0, f"Warning: the runs differ in {', '.join(mixed)}: they were made by different code or "
                         "configurations.")
     return Table(values=values, text=text, row_title="Field", caption="Provenance: the code, configuration and "
                  "hardware that made these results.", notes=notes)
+
+
+def _per_experiment(runs: pd.DataFrame) -> str:
+    """The config hash of each experiment ("exp: hash; ..."), several per experiment where its runs differ."""
+    parts = []
+    for experiment, sub in runs.groupby("experiment", sort=True):
+        values = _values(sub, "config_sha256")
+        parts.append(f"{experiment}: " + "/".join(value for value, _ in values))
+    return "; ".join(parts)
 
 
 def provenance_note(df: pd.DataFrame) -> str:
