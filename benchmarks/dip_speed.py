@@ -352,7 +352,7 @@ def fixed_work(obs: Observation, fast: dict[str, Any], seeds: list[int], device:
 
 #: ``--mode variants``: name -> loop parameters that differ from dipbench's default (``adam`` and
 #: ``compile`` are the loop's switches, :mod:`dipbench.methods.dip.compiled`).
-VARIANTS = {"default": {}, "adam-loop": {"adam": "loop"}, "adam-foreach": {"adam": "foreach"},
+VARIANTS = {"default": {}, "adam-fused": {"adam": "fused"}, "adam-loop": {"adam": "loop"}, "adam-foreach": {"adam": "foreach"},
             "compile": {"compile": True}, "fp32": {"precision": "fp32"}}
 
 
@@ -684,7 +684,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--mode", default="speed", choices=["speed", "ttq", "es", "memory", "fused", "variants",
                                                        "memory-child"])
-    parser.add_argument("--variants", nargs="+", default=["default", "adam-loop"], choices=list(VARIANTS),
+    parser.add_argument("--variants", nargs="+", default=["default", "adam-fused"], choices=list(VARIANTS),
                         help="variants: dipbench loop variants compared (the first is the baseline)")
     parser.add_argument("--quick", action="store_true",
                         help=f"speed mode, {QUICK_SIZE} px, {QUICK_STEPS} steps x 3 seeds (about a minute on 2 "

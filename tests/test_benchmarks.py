@@ -132,7 +132,7 @@ def test_size_sweep_and_loop_variants_run_and_tabulate(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     variants = json.loads(summary_path.read_text())["variants"]
-    assert variants["default"]["adam"] == "fused" and variants["adam-loop"]["adam"] == "loop"
+    assert variants["default"]["adam"] == "loop" and variants["adam-fused"]["adam"] == "fused"  # CPU: default Adam
     assert all(v["compile"] == "off" and v["steady_ms_per_step"] > 0 for v in variants.values())
 
 
