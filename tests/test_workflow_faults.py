@@ -1,6 +1,7 @@
 """Workflow faults: Snakemake killed under its jobs, a restored image damaged after its run."""
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -47,33 +48,18 @@ def _gone(pid: int) -> bool:
     return state == "Z"
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_a_job_dies_with_the_workflow_that_started_it(tmp_path, smooth_rgb):
-    """A stand-in for Snakemake marks itself and starts `bash -c "dipbench job restore ... | cat"` as the
-    rules do; SIGKILL of it stops the job within seconds, and the job leaves no record or image."""
-    obs = make_task("denoise").degrade(smooth_rgb[:40, :40], np.random.default_rng(0))
-    obs.save(tmp_path / "obs.npz")
-    (tmp_path / "sleepy.py").write_text(SLEEPY)
-    job = (f"{BIN / 'dipbench'} job restore --plugin {tmp_path / 'sleepy.py'} --obs {tmp_path / 'obs.npz'} "
-           f"--method sleepy --seed 0 --out-dir {tmp_path / 'run'} --quiet 2>&1 | cat > {tmp_path / 'job.log'}")
-    parent = textwrap.dedent(f"""
-        import subprocess, sys, time
-        from dipbench.pipeline.lifeline import mark_workflow
-        mark_workflow()
-        subprocess.Popen(["bash", "-c", sys.argv[1]])
-        time.sleep(300)
-    """)
-    env = {**os.environ, "SLEEPY_PID": str(tmp_path / "job.pid")}
-    env.pop("DIPBENCH_WORKFLOW_PROCESS", None)
-    workflow = subprocess.Popen([sys.executable, "-c", parent, job], env=env)
+def _kill_workflow_and_expect_the_job_gone(workflow: subprocess.Popen, pid_file: Path, start_s: float,
+                                           settle_s: float = 0.0) -> None:
+    """Wait up to ``start_s`` for the job to write its pid, (``settle_s`` later, check it still runs), SIGKILL
+    the workflow, and expect the job gone within 15 s; a job left over is killed either way."""
+    pid = None
     try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "job.pid").is_file() or not (tmp_path / "job.pid").read_text():
-            assert time.monotonic() < deadline, "the job did not start"
-            assert workflow.poll() is None
+        deadline = time.monotonic() + start_s
+        while not pid_file.is_file() or not pid_file.read_text():
+            assert time.monotonic() < deadline and workflow.poll() is None, "the job did not start"
             time.sleep(0.1)
-        pid = int((tmp_path / "job.pid").read_text())
-        time.sleep(1.0)
+        pid = int(pid_file.read_text())
+        time.sleep(settle_s)
         assert not _gone(pid), "the job ended on its own"
         workflow.send_signal(signal.SIGKILL)
         workflow.wait(10)
@@ -83,10 +69,31 @@ def test_a_job_dies_with_the_workflow_that_started_it(tmp_path, smooth_rgb):
             time.sleep(0.1)
     finally:
         workflow.kill()
-        if (tmp_path / "job.pid").is_file() and (tmp_path / "job.pid").read_text():
-            pid = int((tmp_path / "job.pid").read_text())
-            if not _gone(pid):
-                os.kill(pid, signal.SIGKILL)
+        if pid is not None and not _gone(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_job_dies_with_the_workflow_that_started_it(tmp_path, smooth_rgb):
+    """A stand-in for Snakemake marks itself and starts `bash -c "dipbench job restore ... | cat"` as the
+    rules do; SIGKILL of it stops the job within seconds, and the job leaves no record or image."""
+    obs = make_task("denoise").degrade(smooth_rgb[:40, :40], np.random.default_rng(0))
+    obs.save(tmp_path / "obs.npz")
+    (tmp_path / "sleepy.py").write_text(SLEEPY)
+    command = [BIN / "dipbench", "job", "restore", "--plugin", tmp_path / "sleepy.py", "--obs", tmp_path / "obs.npz",
+               "--method", "sleepy", "--seed", "0", "--out-dir", tmp_path / "run", "--quiet"]
+    job = f"{shlex.join(map(str, command))} 2>&1 | cat > {shlex.quote(str(tmp_path / 'job.log'))}"  # as the rules run it
+    parent = textwrap.dedent("""
+        import subprocess, sys, time
+        from dipbench.pipeline.lifeline import mark_workflow
+        mark_workflow()
+        subprocess.Popen(["bash", "-c", sys.argv[1]])
+        time.sleep(300)
+    """)
+    env = {**os.environ, "SLEEPY_PID": str(tmp_path / "job.pid")}
+    env.pop("DIPBENCH_WORKFLOW_PROCESS", None)
+    workflow = subprocess.Popen([sys.executable, "-c", parent, job], env=env)
+    _kill_workflow_and_expect_the_job_gone(workflow, tmp_path / "job.pid", start_s=120, settle_s=1.0)
     assert "has ended: stopping the job" in (tmp_path / "job.log").read_text()
     assert not (tmp_path / "run" / "run.json").exists() and not (tmp_path / "run" / "restored.png").exists()
 
@@ -185,21 +192,5 @@ def test_sigkill_of_snakemake_stops_its_running_job(tmp_path):
     workflow = subprocess.Popen([snakemake, "-s", str(repo / "Snakefile"), "--directory", str(tmp_path),
                                  "--configfile", str(tmp_path / "tiny.yaml"), "--cores", "1"],
                                 cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    pid = None
-    try:
-        deadline = time.monotonic() + 240
-        while not (tmp_path / "job.pid").is_file() or not (tmp_path / "job.pid").read_text():
-            assert time.monotonic() < deadline and workflow.poll() is None, "the job did not start"
-            time.sleep(0.2)
-        pid = int((tmp_path / "job.pid").read_text())
-        workflow.send_signal(signal.SIGKILL)
-        workflow.wait(10)
-        deadline = time.monotonic() + 15
-        while not _gone(pid):
-            assert time.monotonic() < deadline, "the job outlived snakemake"
-            time.sleep(0.1)
-    finally:
-        workflow.kill()
-        if pid is not None and not _gone(pid):
-            os.kill(pid, signal.SIGKILL)
+    _kill_workflow_and_expect_the_job_gone(workflow, tmp_path / "job.pid", start_s=240)
     assert not (tmp_path / "out/runs/dn/sleepy/builtin/coffee/seed0/run.json").exists()
