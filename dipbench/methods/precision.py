@@ -21,12 +21,12 @@ PyTorch's defaults (cuDNN TF32 on, matmul TF32 off). The flags in force are reco
 from __future__ import annotations
 
 import contextlib
-import functools
 from typing import Any, Iterator
 
 import torch
 
 from ..errors import ConfigError
+from ..provenance import cpu_flags as _cpu_flags  # one /proc/cpuinfo reader
 
 PRECISIONS = ("fp32", "bf16", "auto")
 
@@ -42,18 +42,6 @@ def validate(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     return precision
-
-
-@functools.lru_cache(maxsize=None)
-def _cpu_flags() -> frozenset[str]:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
 
 
 def native_bf16(device: torch.device | str) -> bool:
