@@ -64,7 +64,7 @@ def test_dip_restores_it_with_the_task_settings(darken):
     dip = get_method("dip")("darken", **get_method("dip").smoke)
     result = dip.restore(obs, RunContext(seed=0))
     assert result.image.shape == (48, 48, 3)
-    assert result.info["params_resolved"]["lr"] == 0.01  # from Darken.dip_settings
+    assert result.info["params_resolved"]["lr"] == 0.01  # from the example's register_dip_settings
     assert np.isfinite(score(gt, result.image, "darken")["psnr"])
 
 

@@ -28,6 +28,42 @@ def test_paper_settings_per_task():
     assert (inpaint["lr"], inpaint["steps"], inpaint["pad_input"], inpaint["final_input"]) == (0.001, 11000, 1, "clean")
 
 
+def test_tasks_know_nothing_of_dip_and_every_builtin_task_has_dip_settings():
+    import subprocess
+    import sys
+
+    from dipbench.methods.dip import settings
+    from dipbench.tasks import Task, available_tasks
+
+    assert not any(hasattr(cls, "dip_settings") for cls in (Task, *available_tasks().values()))
+    for name in available_tasks():
+        assert settings.has_dip_settings(name), name
+    # registering settings for a plugin task imports no torch
+    code = ("import sys; from dipbench.methods.dip.settings import register_dip_settings; "
+            "register_dip_settings('x', {'steps': 5}); print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
+def test_registered_dip_settings_resolve_the_auto_parameters(smooth_rgb):
+    from dipbench.methods.dip.settings import _REGISTRY, register_dip_settings
+
+    with pytest.raises(ConfigError, match="unknown key.*'step'"):
+        register_dip_settings("denoise", {"step": 5})
+    saved = _REGISTRY["denoise"]
+    try:
+        register_dip_settings("denoise", lambda params: {**saved(params), "lr": params["sigma"] / 1000})
+        assert paper_settings("denoise", {"sigma": 20})["lr"] == 0.02
+        obs = _obs("denoise", smooth_rgb, sigma=20)
+        dip = get_method("dip")("denoise", **{**TINY, "lr": "auto"})
+        assert dip.resolved_params(obs)["lr"] == 0.02
+        register_dip_settings("denoise", {"network": "default"})  # no steps, lr, ...: asked for by name
+        with pytest.raises(ConfigError, match="no DIP paper setting for .*lr.*register_dip_settings"):
+            get_method("dip")("denoise", **{**TINY, "lr": "auto"}).resolved_params(obs)
+    finally:
+        _REGISTRY["denoise"] = saved
+
+
 @pytest.mark.parametrize("task, params", [("denoise", {}), ("sr", {"scale": 4}), ("inpaint", {})])
 def test_dip_runs_each_task_and_records_curve(smooth_rgb, task, params):
     obs = _obs(task, smooth_rgb, **params)

@@ -8,6 +8,7 @@ import torch
 
 from dipbench.errors import ConfigError, ImageError
 from dipbench.methods import RunContext, get_method
+from dipbench.methods.dip.settings import paper_settings
 from dipbench.tasks import Observation, get_task_class, make_task, task_names, task_of, task_title
 from dipbench.tasks import alexnet, inversion
 
@@ -56,9 +57,9 @@ def test_registered_with_the_paper_settings():
     assert task.describe() == "Natural pre-image, AlexNet fc6 (random weights)"
     assert make_task("inversion", layer="conv5", weights="/x/alexnet-owt-7be5be79.pth").describe() == \
         "Natural pre-image, AlexNet conv5"
-    assert task.dip_settings() == {"network": "feature_inversion", "input": "noise", "input_depth": 32,
-                                   "reg_noise_std": 0.0, "lr": 0.001, "steps": 3100, "output": "last",
-                                   "final_input": "clean", "pad_input": 0}
+    assert paper_settings("inversion", task.params) == {
+        "network": "feature_inversion", "input": "noise", "input_depth": 32, "input_scale": 0.1,
+        "reg_noise_std": 0.0, "lr": 0.001, "steps": 3100, "output": "last", "final_input": "clean", "pad_input": 0}
     # the slug names the file, not its folder
     assert make_task("inversion", weights="/a/b/alexnet-owt-7be5be79.pth").slug == \
         "inversion_layerfc6_weightsalexnet-owt-7be5be79"

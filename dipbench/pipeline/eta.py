@@ -22,12 +22,14 @@ MANIFEST = "logs/plan.json"
 
 def planned_steps(params: dict[str, Any], task: Any) -> int:
     """The steps a run will take at most: its ``steps`` parameter (``"auto"``, ``"paper"`` or ``"notebook"``
-    resolved by the task's DIP settings and DIP's ``environment``), or 1 for methods that do not iterate."""
+    resolved by DIP's settings for the task and DIP's ``environment``), or 1 for methods that do not iterate."""
     from ..methods.dip.environment import resolve_steps
+    from ..methods.dip.settings import paper_settings
 
     steps = params.get("steps")
     if steps in ("auto", "paper", "notebook"):
-        steps = resolve_steps(steps, params.get("environment", "current"), task.name, task.dip_settings().get("steps"))
+        paper_steps = paper_settings(task.name, task.params).get("steps")
+        steps = resolve_steps(steps, params.get("environment", "current"), task.name, paper_steps)
     return int(steps) if isinstance(steps, (int, float)) and not isinstance(steps, bool) else 1
 
 

@@ -2,8 +2,9 @@
 
 A task (:class:`~dipbench.tasks.base.Task`) owns its parameters and their validation, its degradation
 (ground truth -> :class:`~dipbench.tasks.base.Observation`), its differentiable forward operator (with
-input padding), the DIP authors' published inputs it can use, the paper's DIP settings, its display title,
-the parameters that identify a reported number and its command-line options. The registry
+input padding), the DIP authors' published inputs it can use, its display title, the parameters that
+identify a reported number and its command-line options; nothing of any method (DIP's per-experiment
+settings are :mod:`dipbench.methods.dip.settings`). The registry
 (:mod:`.registry`) is the only list of tasks: the config schema's enum, the CLI's choices and the tests'
 task table are derived from it. Built-in tasks: :mod:`.denoise`, :mod:`.sr`, :mod:`.inpaint`.
 

@@ -4,8 +4,9 @@ A task turns a ground-truth image into an :class:`Observation` (made once per ta
 and given to every method). :meth:`Task.operator` returns the forward model A as a torch function so that
 ``A(x)`` is comparable with the observation. Everything else the project needs to know about a task is a
 class attribute or method here (display title, the parameters that identify a reported number, the DIP
-authors' published inputs, the paper's DIP settings, command-line options), so adding a task is one
-module; see :mod:`dipbench.tasks`.
+authors' published inputs, command-line options), so adding a task is one module; see :mod:`dipbench.tasks`.
+A task is physics only: what a method does with it (DIP's per-experiment settings, a baseline's tuning) belongs
+to the method (e.g. :mod:`dipbench.methods.dip.settings`).
 """
 
 from __future__ import annotations
@@ -181,11 +182,6 @@ class Task:
 
         y = array_to_tensor(obs.y, device)
         return F.pad(y, (pad,) * 4, mode="reflect") if pad else y
-
-    def dip_settings(self) -> dict[str, Any]:
-        """The DIP paper's settings for this task and its parameters (steps, lr, reg_noise_std, output,
-        final_input, pad_input); DIP's ``"auto"`` parameters resolve to these (docs/protocol.md)."""
-        return {}
 
     def describe(self) -> str:
         """The task as a paper's caption names it ("Denoising, σ = 25"): the title and the key parameters."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
@@ -59,8 +58,3 @@ class Denoise(Task):
 
     def noise_std(self) -> float:
         return float(self.params["sigma"]) / 255.0
-
-    def dip_settings(self) -> dict[str, Any]:
-        # sigma_p 1/30, or 1/20 for the paper's sigma = 50 experiments.
-        return {"steps": 1800, "lr": 0.01, "output": "ema", "final_input": "perturbed", "pad_input": 0,
-                "reg_noise_std": 1.0 / 20.0 if self.params["sigma"] >= 50 else 1.0 / 30.0}

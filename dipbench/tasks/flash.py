@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
@@ -70,7 +69,3 @@ class FlashNoFlash(Task):
 
     def noise_std(self) -> float:
         return float(self.params["sigma"]) / 255.0
-
-    def dip_settings(self) -> dict[str, Any]:
-        return {"network": "flash", "input": "image", "reg_noise_std": 0.0, "lr": 0.1, "steps": 601,
-                "output": "last", "final_input": "clean", "pad_input": 0}

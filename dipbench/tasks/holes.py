@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
@@ -13,15 +12,6 @@ from ..imaging.masks import MASK_KINDS, synthetic_mask
 from .base import Observation
 from .inpaint import Inpaint, binary_mask
 from .registry import register_task
-
-#: The authors' notebook settings per hole kind (docs/protocol.md section 9): network, input, steps.
-_SETTINGS = {
-    "text": {"network": "text_inpainting", "input": "noise", "input_depth": 32, "reg_noise_std": 0.03,
-             "steps": 6001},
-    "region": {"network": "region_inpainting", "input": "meshgrid", "reg_noise_std": 0.03, "steps": 5001},
-    "large_hole": {"network": "large_holes", "input": "noise", "input_depth": 1, "reg_noise_std": 0.0,
-                   "steps": 3001},
-}
 
 
 @register_task
@@ -58,7 +48,3 @@ class HoleInpaint(Inpaint):
         mask = binary_mask(mask, gt.shape[:2])
         return Observation(self.name, dict(self.params), (gt * mask).astype(np.float32), Box(0, 0, *gt.shape[:2]),
                            gt=gt, mask=mask)
-
-    def dip_settings(self) -> dict[str, Any]:
-        return {"lr": 0.01, "output": "last", "final_input": "clean", "pad_input": 0,
-                **_SETTINGS[self.params["kind"]]}

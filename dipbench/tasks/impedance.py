@@ -3,7 +3,6 @@ pixels and white noise."""
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
@@ -66,8 +65,3 @@ class NoiseImpedance(Task):
         if self.params["target"] in ("image", "noisy"):
             return None
         return f"the target ({self.params['target']}) replaces the image instead of measuring it: the fit is the result"
-
-    def dip_settings(self) -> dict[str, Any]:
-        # the denoising settings without input perturbation (docs/protocol.md section 9)
-        return {"steps": 1800, "lr": 0.01, "reg_noise_std": 0.0, "output": "last", "final_input": "clean",
-                "pad_input": 0}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
@@ -66,11 +65,6 @@ class Inpaint(Task):
         if pad:
             mask = F.pad(mask, (pad,) * 4, mode="reflect")
         return lambda x: x * mask.to(x.dtype)
-
-    def dip_settings(self) -> dict[str, Any]:
-        # 512 px images are padded to 514 so that the skip network's 5 scales fit (docs/protocol.md).
-        return {"steps": 11000, "lr": 0.001, "reg_noise_std": 0.03, "output": "last", "final_input": "clean",
-                "pad_input": 1}
 
 
 def binary_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -110,10 +110,6 @@ class NaturalPreImage(Task):
         stem = "unset" if weights is None else "random" if self.random_weights else Path(weights).stem
         return f"{self.name}_layer{self.params['layer']}_weights{_slug_value(stem)}"
 
-    def dip_settings(self) -> dict[str, Any]:
-        return {"network": "feature_inversion", "input": "noise", "input_depth": 32, "reg_noise_std": 0.0,
-                "lr": 0.001, "steps": 3100, "output": "last", "final_input": "clean", "pad_input": 0}
-
     # ------------------------------------------------------------------------------------------ observation
     def degrade(self, gt, rng, **_):
         image = self._image(gt)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -69,7 +68,3 @@ class JPEGArtefacts(Task):
             return None  # the given JPEG is the observation itself
         return ("the observation is a JPEG compression of the ground truth, DIP fits it with the identity: its "
                 "early steps are the restoration (the paper's setup)")
-
-    def dip_settings(self) -> dict[str, Any]:
-        return {"network": "jpeg", "input": "noise", "input_depth": 3, "reg_noise_std": 1.0 / 30.0, "lr": 0.01,
-                "steps": 2400, "output": "last", "final_input": "perturbed", "pad_input": 0}

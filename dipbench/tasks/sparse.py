@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from .inpaint import Inpaint
 from .registry import register_task
@@ -26,7 +25,3 @@ class SparsePixels(Inpaint):
 
     def describe(self) -> str:
         return f"Restoration from {100 * self.params['keep']:g}% of pixels"
-
-    def dip_settings(self) -> dict[str, Any]:
-        return {"network": "sparse_pixels", "input": "noise", "input_depth": 32, "reg_noise_std": 0.0,
-                "lr": 0.01, "steps": 1000, "output": "last", "final_input": "clean", "pad_input": 0}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
@@ -12,9 +11,6 @@ from ..imaging.io import as_hwc
 from ..imaging.resize import pil_lanczos_downscale
 from .base import Observation, Task
 from .registry import register_task
-
-#: The paper's DIP settings by scale: steps and sigma_p of the input perturbation (docs/protocol.md).
-DIP_SETTINGS_BY_SCALE = {4: {"steps": 2000, "reg_noise_std": 0.03}, 8: {"steps": 4000, "reg_noise_std": 0.05}}
 
 
 @register_task
@@ -101,11 +97,6 @@ class SuperResolution(Task):
     def observed(self, obs, device="cpu", pad=0):
         _no_padding(pad)
         return super().observed(obs, device)
-
-    def dip_settings(self) -> dict[str, Any]:
-        scale = self.scale
-        by_scale = DIP_SETTINGS_BY_SCALE.get(scale, DIP_SETTINGS_BY_SCALE[8] if scale > 4 else DIP_SETTINGS_BY_SCALE[4])
-        return {"lr": 0.01, "output": "last", "final_input": "perturbed", "pad_input": 0, **by_scale}
 
 
 def _no_padding(pad: int) -> None:

@@ -2,7 +2,7 @@
 
 Each entry is the :class:`~.network.SkipNet` layout one of the paper's experiments used (the input and
 output channel counts come from the input kind and the image); DIP's ``network`` parameter names one, and
-``"auto"`` takes the one of the task (:meth:`~dipbench.tasks.Task.dip_settings`). The parameter counts
+``"auto"`` takes the one of the task's experiment (:mod:`.settings`). The parameter counts
 below were measured on the authors' code and are pinned in tests/test_architectures.py.
 """
 

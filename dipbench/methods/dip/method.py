@@ -1,7 +1,7 @@
 """Deep Image Prior (Ulyanov, Vedaldi, Lempitsky, CVPR 2018) as registered methods: ``dip`` and ``dip_es``.
 
-The method resolves its ``"auto"`` parameters to the paper's settings for the task (each task's
-:meth:`~dipbench.tasks.Task.dip_settings`; docs/protocol.md), builds the skip network (:mod:`.network`)
+The method resolves its ``"auto"`` parameters to the paper's settings for the task (:mod:`.settings`;
+docs/protocol.md), builds the skip network (:mod:`.network`)
 from a seed derived from the run identity, and runs the loop (:mod:`.loop`). K seeds of one image run as
 one fused fit (:func:`fit_fused`, :mod:`.fused`).
 
@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import torch
 
 from ...errors import ConfigError, ImageError
-from ...tasks import Observation, make_task
+from ...tasks import Observation
 from .. import precision as prec
 from ..base import Method, Restoration, RunContext
 from ..params import Rule
@@ -47,17 +47,7 @@ from .fused import fuse_networks
 from .inputs import INPUT_KINDS
 from .loop import DIPProblem, fit, fit_runs
 from .network import BN_INITS, SkipNet
-
-
-#: What every experiment of the paper shares unless its task says otherwise (section 2).
-PAPER_DEFAULTS = {"network": "default", "input": "noise", "input_depth": 32, "input_scale": 0.1}
-
-
-def paper_settings(task: str, task_params: dict[str, Any]) -> dict[str, Any]:
-    """The paper's settings for a task and its parameters: steps, lr, sigma_p, output choice, padding,
-    and the experiment's network (:mod:`.architectures`) and input kind (:mod:`.inputs`)."""
-    return {**PAPER_DEFAULTS, **make_task(task, **task_params).dip_settings()}
-
+from .settings import paper_settings
 
 
 #: Parameters that reshape the named network; "auto" keeps its shape.
@@ -150,7 +140,8 @@ class DIP(Method):
                             if v == "auto" and k not in ("channels_last", "precision", "tf32", *NETWORK_SHAPE))
         if unresolved:
             raise ConfigError(f"{self.name}: the {obs.task} task has no DIP paper setting for "
-                              f"{', '.join(unresolved)}; give them explicitly (or define Task.dip_settings)")
+                              f"{', '.join(unresolved)}; give them explicitly (or register the task's with "
+                              "dipbench.methods.dip.settings.register_dip_settings)")
         if "early_stopping" in params:
             params["early_stopping"] = es_settings(params["early_stopping"])
         side = min(obs.target.height, obs.target.width) + 2 * int(params["pad_input"])
