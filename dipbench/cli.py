@@ -119,7 +119,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"wrote {out}")
     if result.curve is not None:
         from .atomic import atomic_open
-        from .report.figures import learning_curves
+        from .report.curve_figures import learning_curves
 
         with atomic_open(curve_csv, "w") as handle:
             result.curve.to_csv(handle, index=False)

@@ -11,23 +11,16 @@ from matplotlib.text import Text
 
 from dipbench.imaging.io import write_png
 from dipbench.report.build import write_figures
-from dipbench.report.figures import (
-    COLUMN_WIDTH,
-    MIN_FONT_PT,
-    MISSING_COLOR,
-    PAGE_WIDTH,
+from dipbench.report.comparison_figures import (
     PAPER_COLOR,
     REFERENCE_COLOR,
     comparison_figure,
     comparison_plot,
-    curve_inputs,
-    curve_provenance,
-    grid_columns,
-    learning_curves_figure,
     summary_figure,
-    visual_grid_figure,
-    visual_panels,
 )
+from dipbench.report.curve_figures import curve_inputs, curve_provenance, learning_curves_figure
+from dipbench.report.figure_style import COLUMN_WIDTH, MIN_FONT_PT, PAGE_WIDTH
+from dipbench.report.visual_grid import MISSING_COLOR, grid_columns, visual_grid_figure, visual_panels
 from dipbench.report.records import records_frame
 from dipbench.tasks import make_task
 
@@ -300,7 +293,7 @@ def test_sweep_and_convergence_figures(tmp_path):
     import pandas as pd
 
     from dipbench.report.convergence import convergence_plot
-    from dipbench.report.figures import sweep_plot
+    from dipbench.report.sweep_figures import sweep_plot
 
     rows = [{"experiment": "e", "dataset": "d", "label": f"DIP (lr={lr})", "image": image, "seed": seed,
              "psnr": 20 + 100 * lr + seed} for lr in (0.001, 0.01) for image in "ab" for seed in (0, 1)]

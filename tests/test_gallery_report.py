@@ -10,7 +10,7 @@ import pandas as pd
 
 from dipbench.imaging.io import write_png
 from dipbench.report.build import build_report
-from dipbench.report.figures import MISSING_COLOR, auto_crop_box
+from dipbench.report.visual_grid import MISSING_COLOR, auto_crop_box
 from dipbench.report.gallery import gallery_crop_box, gallery_figure, gallery_panels
 from dipbench.report.impedance import (
     THRESHOLD,

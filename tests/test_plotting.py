@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from dipbench.imaging.io import write_png
-from dipbench.report.figures import auto_crop_box, comparison_plot, learning_curves, visual_grid, visual_panels
+from dipbench.report.comparison_figures import comparison_plot
+from dipbench.report.curve_figures import learning_curves
+from dipbench.report.visual_grid import auto_crop_box, visual_grid, visual_panels
 from dipbench.report.records import records_frame
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -14,7 +14,7 @@ Writes under the results folder::
     figures/noise_impedance_<dataset>_<image>.png  the noise-impedance figure of the impedance experiments
                          (dipbench.report.impedance), its threshold table in the .html beside it
 
-Every figure is a PNG with a vector PDF of the same stem beside it (dipbench.report.figures).
+Every figure is a PNG with a vector PDF of the same stem beside it (dipbench.report.figure_style).
 """
 
 from __future__ import annotations
@@ -29,24 +29,18 @@ import pandas as pd
 from ..atomic import write_text
 from ..metrics import metric_facts, metric_names
 from ..progress import progress_bar
-from .figures import (
-    comparison_plot,
-    curve_inputs,
-    learning_curves,
-    read_curve,
-    save_figure,
-    summary_plot,
-    sweep_plot,
-    visual_grid,
-    visual_panels,
-)
+from .comparison_figures import comparison_plot, summary_plot
 from .convergence import convergence_plot
+from .curve_figures import curve_inputs, learning_curves, read_curve
+from .figure_style import save_figure
 from .gallery import gallery_caption, gallery_figure, gallery_panels, gallery_title, is_gallery_task
 from .impedance import write_impedance_figures
 from .naming import file_stem
 from .records import load_records, write_tables
+from .sweep_figures import sweep_plot
 from .table_files import write_report_tables
 from .tables import task_text
+from .visual_grid import visual_grid, visual_panels
 
 PATH_COLUMNS = ("restored", "curve", "observation")
 

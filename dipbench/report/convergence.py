@@ -20,11 +20,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .figures import (
-    ORACLE_PSNR_LABEL,
+from .curve_figures import ORACLE_PSNR_LABEL, _has
+from .figure_style import (
     PAGE_WIDTH,
     TITLE_PT,
-    _has,
     _legend_columns,
     _new_figure,
     _palette,

@@ -2,7 +2,7 @@
 sets ``gallery = True`` (hole inpainting, sparse pixels, JPEG artefacts, flash / no-flash, inversion).
 
 One row of panels, as the paper lays them out: the input (the masked input with its holes in
-:data:`~dipbench.report.figures.MISSING_COLOR`; for flash / no-flash the flash and the no-flash photo), each
+:data:`~dipbench.report.visual_grid.MISSING_COLOR`; for flash / no-flash the flash and the no-flash photo), each
 method's result (seed 0, else the smallest seed), then the ground truth where there is one; below each panel
 the same region enlarged, its box drawn on the full panel. Panels carry the method's display name and, only
 where a ground truth exists, its PSNR: a no-reference run (a given JPEG, a real flash pair) shows none.
@@ -10,7 +10,7 @@ where a ground truth exists, its PSNR: a no-reference run (a given JPEG, a real 
 The crop is chosen automatically (:func:`gallery_crop_box`): for hole inpainting the region where holes and
 known pixels meet (or the densest text), else the most textured region of the ground truth (of the flash
 photo, or of the input, where there is no ground truth). The figure is drawn by
-:func:`~dipbench.report.figures.visual_grid_figure`, so it has the grids' look, sizes and fonts.
+:func:`~dipbench.report.visual_grid.visual_grid_figure`, so it has the grids' look, sizes and fonts.
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..imaging.io import as_hwc
-from .figures import (
+from .figure_style import _finite
+from .panel_notes import unchanged_note
+from .visual_grid import (
     Panel,
     Panels,
-    _finite,
     _same_image,
     _to_shape,
     auto_crop_box,
     visual_grid_figure,
 )
-from .panel_notes import unchanged_note
 
 #: Most panels in one row; more wrap onto a second row.
 MAX_PER_ROW = 6
@@ -167,13 +167,13 @@ def gallery_crop_box(texture: np.ndarray, missing: np.ndarray | None = None, siz
                      aspect: float = 2.0) -> tuple[int, int, int, int]:
     """(top, left, height, width) of the crop a gallery enlarges, twice as wide as high as the visual grids
     crop: where the input's holes (``missing``) meet known pixels, else the most textured box of
-    ``texture`` (:func:`~dipbench.report.figures.auto_crop_box`)."""
+    ``texture`` (:func:`~dipbench.report.visual_grid.auto_crop_box`)."""
     return auto_crop_box(texture, size, aspect=aspect, missing=missing)
 
 
 def gallery_figure(panels: GalleryPanels, title: str = "") -> Figure:
     """One row of ``panels`` (at most :data:`MAX_PER_ROW`, more wrap), each with its enlarged crop; drawn by
-    :func:`~dipbench.report.figures.visual_grid_figure`, not saved."""
+    :func:`~dipbench.report.visual_grid.visual_grid_figure`, not saved."""
     return visual_grid_figure(list(panels), panels.crop_box, title=title,
                               max_per_row=max(1, min(len(panels), MAX_PER_ROW)))
 

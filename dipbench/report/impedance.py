@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..atomic import write_text
-from .figures import (
+from .curve_figures import read_curve
+from .figure_style import (
     COLUMN_WIDTH,
     TITLE_PT,
     _legend_columns,
@@ -33,7 +34,6 @@ from .figures import (
     _palette,
     _styled,
     _wrap,
-    read_curve,
     save_figure,
 )
 from .naming import file_stem
