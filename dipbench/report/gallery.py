@@ -24,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..imaging.io import as_hwc
+from ..tasks import Task, available_tasks
 from .figure_style import _finite
 from .panel_notes import unchanged_note
 from .visual_grid import (
@@ -56,8 +57,6 @@ class GalleryPanels(Panels):
 
 def is_gallery_task(task: object) -> bool:
     """Whether ``task`` (a registered task name) gets gallery figures instead of visual grids."""
-    from ..tasks import available_tasks
-
     cls = available_tasks().get(str(task))
     return bool(cls is not None and cls.gallery)
 
@@ -117,8 +116,8 @@ def gallery_panels(records: pd.DataFrame, root: str | os.PathLike, image: str, *
             missing = None
     psnr_in = rows["input_psnr"].dropna() if "input_psnr" in rows.columns else pd.Series(dtype=float)
     input_psnr = float(psnr_in.iloc[0]) if len(psnr_in) else float("nan")
-    flash = obs.task == "flash"
-    input_title = "no-flash photo" if flash else "input"
+    task = available_tasks().get(obs.task, Task)
+    input_title = task.input_title
     methods: list[Panel] = []
     same: list[tuple[str, float]] = []
     for rec in rows.itertuples(index=False):
@@ -132,13 +131,13 @@ def gallery_panels(records: pd.DataFrame, root: str | os.PathLike, image: str, *
         methods.append(Panel(_titled(str(rec.label), psnr), restored))
     if same:
         names = [name for name, _ in same]
-        if not flash and len(names) == 1 and "input" in names[0].lower():
+        if input_title == Task.input_title and len(names) == 1 and "input" in names[0].lower():
             input_title = names[0]
         input_psnr = same[0][1] if _finite(same[0][1]) else input_psnr
         panels.note = unchanged_note(names)
     if y is not None:
         if obs.guide is not None and _image_like(obs.guide):
-            inputs.append(Panel("flash photo" if flash else "guide", as_hwc(obs.guide)))
+            inputs.append(Panel(task.guide_title, as_hwc(obs.guide)))
         shown_missing = None
         if missing is not None:
             fraction = float(missing.mean())

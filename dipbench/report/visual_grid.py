@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from ..imaging.io import as_hwc
+from ..tasks import Task, available_tasks
 from .figure_style import (
     COLUMN_WIDTH,
     FONT_PT,
@@ -247,10 +248,11 @@ def visual_panels(
     panels = Panels()
     if gt_full is not None:
         panels.append(Panel("ground truth", box.slice(gt_full)))
-    input_title = "input"
-    if obs.task == "sr":
+    task = available_tasks().get(obs.task, Task)
+    input_title = task.input_title
+    if task.upscales:  # the small input is shown enlarged: say how
         scale = obs.task_params.get("scale")
-        input_title = f"input (LR ×{scale}, nearest)" if scale else "input (LR, nearest)"
+        input_title += f" (LR ×{scale}, nearest)" if scale else " (LR, nearest)"
     psnr_in = rows["input_psnr"].dropna() if "input_psnr" in rows.columns else pd.Series(dtype=float)
     input_psnr = float(psnr_in.iloc[0]) if len(psnr_in) else float("nan")
     missing = None

@@ -113,6 +113,8 @@ class Task:
       cli_options   ``{parameter: help}`` for parameters the CLI offers as ``--<parameter>``.
       gallery       True where the paper shows the task's results as a figure rather than a table row: the
                     report draws a gallery figure per image (:mod:`dipbench.report.gallery`).
+      input_title   how figures name the observation ``y`` ("input"; "no-flash photo" for flash / no-flash).
+      guide_title   how figures name the observation's ``guide`` image, where it has one ("flash photo").
       published_input  ``(parameter, value, dataset role)``: where the parameter has this value and the
                     dataset has files of this role (the DIP authors' fixed inputs), the workflow uses
                     them instead of a new draw, through :meth:`published_inputs`.
@@ -126,6 +128,8 @@ class Task:
     extra_inputs: ClassVar[tuple[str, ...]] = ()
     cli_options: ClassVar[dict[str, str]] = {}
     gallery: ClassVar[bool] = False
+    input_title: ClassVar[str] = "input"
+    guide_title: ClassVar[str] = "guide"
     published_input: ClassVar[tuple[str, Any, str] | None] = None
 
     def __init__(self, **params: Any):

@@ -30,6 +30,8 @@ class FlashNoFlash(Task):
     name = "flash"
     title = "Flash / no-flash"
     gallery = True
+    input_title = "no-flash photo"
+    guide_title = "flash photo"
     defaults = {"sigma": 25.0}
     key_params = ()
     extra_inputs = ("flash",)
