@@ -66,6 +66,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from dipbench.datasets import registry as datasets  # noqa: E402
+from dipbench.datasets.settings import ENV_MIRROR  # noqa: E402
 from dipbench.methods import precision as prec  # noqa: E402
 from dipbench.methods import RunContext, get_method  # noqa: E402
 from dipbench.methods import resolve_device  # noqa: E402
@@ -97,7 +98,7 @@ def observation(dataset: str, image: str, size: int | None, mirror: str | None =
 
 def default_mirror() -> str | None:
     """$DIPBENCH_MIRROR, else a ``shared/datasets`` folder beside the repository if there is one."""
-    if os.environ.get(datasets.ENV_MIRROR):
+    if os.environ.get(ENV_MIRROR):
         return None  # datasets reads it itself
     beside = REPO.parent / "shared" / "datasets"
     return str(beside) if beside.is_dir() else None

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from dipbench.datasets import cli as datasets_cli
+from dipbench.datasets import bulk, settings
 from dipbench.datasets import registry as datasets
 from dipbench.datasets.download import CacheWarning
 from dipbench.errors import ConfigError, DownloadError
@@ -136,21 +137,21 @@ def test_registry_matches_the_shared_manifests():
 
 
 def test_mirror_setting_parsing(monkeypatch):
-    assert datasets.parse_mirrors(None) == []
-    assert datasets.parse_mirrors("a;b") == ["a", "b"]
-    assert datasets.parse_mirrors(f"/x{os.pathsep}/y") == ["/x", "/y"]
-    assert datasets.parse_mirrors("http://127.0.0.1:8000/data;/local") == ["http://127.0.0.1:8000/data", "/local"]
-    assert datasets.parse_mirrors(["a;b", Path("c")]) == ["a", "b", "c"]
+    assert settings.parse_mirrors(None) == []
+    assert settings.parse_mirrors("a;b") == ["a", "b"]
+    assert settings.parse_mirrors(f"/x{os.pathsep}/y") == ["/x", "/y"]
+    assert settings.parse_mirrors("http://127.0.0.1:8000/data;/local") == ["http://127.0.0.1:8000/data", "/local"]
+    assert settings.parse_mirrors(["a;b", Path("c")]) == ["a", "b", "c"]
     monkeypatch.setenv("DIPBENCH_MIRROR", "env1;arg")
-    assert datasets.mirrors("arg") == ["arg", "env1"]  # argument first, no duplicates
+    assert settings.mirrors("arg") == ["arg", "env1"]  # argument first, no duplicates
 
 
 def test_cache_dir_setting(monkeypatch, tmp_path):
-    assert datasets.cache_dir(tmp_path / "x") == tmp_path / "x"
+    assert settings.cache_dir(tmp_path / "x") == tmp_path / "x"
     monkeypatch.setenv("DIPBENCH_DATA", str(tmp_path / "env"))
-    assert datasets.cache_dir() == tmp_path / "env"
+    assert settings.cache_dir() == tmp_path / "env"
     monkeypatch.delenv("DIPBENCH_DATA")
-    assert datasets.cache_dir() == REPO / "datasets" / "cache"
+    assert settings.cache_dir() == REPO / "datasets" / "cache"
 
 
 # ----------------------------------------------------------------------------------------- files
@@ -163,7 +164,7 @@ def test_builtin_images_need_no_download(monkeypatch):
     gray = datasets.load_gt("builtin_gray", "camera")
     assert gray.shape == (512, 512, 1)
     assert datasets.gt_path("builtin", "coffee").name == "coffee.png"
-    assert datasets.verify(["builtin", "builtin_gray"]).ok
+    assert bulk.verify(["builtin", "builtin_gray"]).ok
 
 
 def test_gt_and_inputs_from_a_folder_mirror(shared_mirror, tmp_path):
@@ -184,7 +185,7 @@ def test_gt_and_inputs_from_a_folder_mirror(shared_mirror, tmp_path):
 def test_fetch_all_from_the_shared_mirror_via_cli(shared_mirror, tmp_path, capsys):
     cache = tmp_path / "cli-cache"
     assert datasets_cli.main(["fetch", "--all", "--no-progress", "--mirror", str(SHARED), "--data", str(cache)]) == 0
-    report = datasets.verify(BENCHMARKS, cache=cache)
+    report = bulk.verify(BENCHMARKS, cache=cache)
     assert report.ok and len(report.files) == 5 + 14 + 18 + 22 + 24 + 13
     assert not (cache / "dip_paper_assets").exists()  # --all leaves the published results alone
     assert datasets_cli.main(["verify", "--all", "--data", str(cache)]) == 0
@@ -203,16 +204,16 @@ def test_cli_errors_are_one_line(capsys):
 
 
 def test_tampered_cached_file_is_reported_and_replaced(shared_mirror, tmp_path):
-    datasets.fetch("set5", progress=False)
+    bulk.fetch("set5", progress=False)
     path = datasets.gt_path("set5", "bird")
     good = path.read_bytes()
     path.write_bytes(good[:-10] + b"0123456789")
-    report = datasets.verify("set5")
+    report = bulk.verify("set5")
     assert not report.ok and [f.image for f in report.problems()] == ["bird"]
     assert report.problems()[0].status == "bad"
     with pytest.warns(CacheWarning, match="bird.png"):
         assert datasets.gt_path("set5", "bird").read_bytes() == good
-    assert datasets.verify("set5").files[1].status == "ok"
+    assert bulk.verify("set5").files[1].status == "ok"
 
 
 def test_url_mirror_serving_the_shared_folder(shared_mirror, monkeypatch, tmp_path):
@@ -240,9 +241,9 @@ def test_url_mirror_serving_the_shared_folder(shared_mirror, monkeypatch, tmp_pa
     thread.start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}"
-        paths = datasets.fetch("set5", mirror=url, progress=False)
+        paths = bulk.fetch("set5", mirror=url, progress=False)
         assert [p.name for p in paths] == [f"{n}.png" for n in datasets.image_names("set5")]
-        assert datasets.verify("set5").ok
+        assert bulk.verify("set5").ok
         # dip_paper_assets: looked for in dip_paper_assets/ then dip_paper_outputs/ under the mirror
         path = datasets.file_path("dip_paper_assets", "SR/Set5/x4/baby_deep_prior", "asset", mirror=url)
         assert path.is_file()
@@ -256,7 +257,7 @@ def test_missing_everywhere_offline_is_a_download_error(tmp_path):
     with pytest.raises(DownloadError, match="set5/baby.png"):
         datasets.gt_path("set5", "baby", mirror=empty)
     with pytest.raises(DownloadError) as info:
-        datasets.fetch("set5", mirror=empty, progress=False, jobs=2)
+        bulk.fetch("set5", mirror=empty, progress=False, jobs=2)
     assert "5 of 5 files" in str(info.value) and "\n" not in str(info.value)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from dipbench import cli as main_cli
 from dipbench.datasets import cli as datasets_cli
+from dipbench.datasets import bulk
 from dipbench.datasets import registry as datasets
 from dipbench.datasets.download import CacheWarning
 from dipbench.errors import ChecksumError, ConfigError, DownloadError
@@ -166,7 +167,7 @@ def test_replaced_builtin_image_is_never_ground_truth(tampered_astronaut, monkey
 
 
 def test_replaced_builtin_image_fails_verify(tampered_astronaut, capsys):
-    report = datasets.verify(["builtin", "builtin_gray"])
+    report = bulk.verify(["builtin", "builtin_gray"])
     assert not report.ok
     assert [(f.image, f.status) for f in report.problems()] == [("astronaut", "bad")]
     assert datasets_cli.main(["verify", "builtin"]) == 1
@@ -186,7 +187,7 @@ def test_replaced_builtin_image_uses_a_verified_copy_if_one_exists(tampered_astr
     assert image.shape == (512, 512, 3) and np.isfinite(image).all()
     cached = tmp_path / "cache" / "builtin" / "astronaut.png"
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == row.sha256
-    report = datasets.verify("builtin")
+    report = bulk.verify("builtin")
     assert report.ok and report.files[0].status == "differs"
 
 
@@ -199,7 +200,7 @@ def test_replaced_builtin_image_uses_a_verified_copy_if_one_exists(tampered_astr
      ("--retries", "two", "'two'"), ("--deadline", "0", "0"), ("--jobs", "0", "0")],
 )
 def test_cli_rejects_bad_fetch_options_in_one_line(monkeypatch, capsys, option, value, shown):
-    monkeypatch.setattr(datasets, "fetch", lambda *a, **k: pytest.fail("nothing is fetched"))
+    monkeypatch.setattr(bulk, "fetch", lambda *a, **k: pytest.fail("nothing is fetched"))
     assert datasets_cli.main(["fetch", "set5", option, value]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"dipbench: error: {option} must be") and err.endswith(f"got {shown}") and "\n" not in err
@@ -210,9 +211,9 @@ def test_cli_rejects_bad_fetch_options_in_one_line(monkeypatch, capsys, option, 
 def test_api_rejects_bad_settings_before_anything(monkeypatch):
     monkeypatch.setattr(datasets, "fetch_file", lambda *a, **k: pytest.fail("nothing is fetched"))
     with pytest.raises(ConfigError, match="retries must be a whole number >= 0, got -1"):
-        datasets.fetch("set5", retries=-1, progress=False)
+        bulk.fetch("set5", retries=-1, progress=False)
     with pytest.raises(ConfigError, match="jobs must be a whole number >= 1, got 0"):
-        datasets.fetch("set5", jobs=0, progress=False)
+        bulk.fetch("set5", jobs=0, progress=False)
     with pytest.raises(ConfigError, match="timeout must be .* got 0"):
         datasets.file_path("builtin", "astronaut", timeout=0)  # even where no download is needed
 
@@ -228,7 +229,7 @@ def test_folder_where_a_cached_file_belongs(tmp_path, capsys):
     message = str(info.value)
     assert str(blocker) in message and "folder" in message and "\n" not in message
     assert blocker.is_dir()
-    report = datasets.verify("set5")
+    report = bulk.verify("set5")
     assert report.files[0].status == "bad" and "folder" in report.files[0].detail
     assert datasets_cli.main(["verify", "set5"]) == 1
     assert "bad" in capsys.readouterr().out
@@ -245,8 +246,8 @@ def test_interrupted_bulk_fetch_cancels_the_rest(monkeypatch):
         events.append(kwargs["cancel"])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(datasets, "file_path", file_path)
+    monkeypatch.setattr(bulk, "file_path", file_path)
     with pytest.raises(KeyboardInterrupt):
-        datasets.fetch("dip_paper_assets", progress=False, jobs=1)
+        bulk.fetch("dip_paper_assets", progress=False, jobs=1)
     assert 1 <= len(calls) <= 3  # not 449: the queued files were cancelled
     assert all(isinstance(e, threading.Event) and e.is_set() for e in events)  # files in flight are told to stop

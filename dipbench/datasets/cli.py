@@ -14,9 +14,10 @@ import argparse
 import sys
 from typing import Sequence
 
+from ..errors import ConfigError, DipbenchError
+from . import bulk, settings
 from . import registry as datasets
 from .download import DEADLINE, check_options
-from ..errors import ConfigError, DipbenchError
 
 USAGE_ERROR = 2  # an invalid option value, as argparse reports its own usage errors
 
@@ -95,13 +96,13 @@ def _selected(args: argparse.Namespace) -> list[str]:
 def cmd_list(args: argparse.Namespace) -> int:
     rows = [("name", "kind", "images", "channels", "files", "cached")]
     for ds in datasets.list_datasets():
-        cached = "built-in" if ds.builtin else f"{datasets.cached_count(ds.name, args.data)}/{len(ds.files)}"
+        cached = "built-in" if ds.builtin else f"{bulk.cached_count(ds.name, args.data)}/{len(ds.files)}"
         channels = "mixed" if ds.channels is None else str(ds.channels)
         rows.append((ds.name, ds.kind, str(len(ds.images)), channels, str(len(ds.files)), cached))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    print(f"cache: {datasets.cache_dir(args.data)}")
+    print(f"cache: {settings.cache_dir(args.data)}")
     return 0
 
 
@@ -136,7 +137,7 @@ def fetch_options(args: argparse.Namespace) -> dict:
 def cmd_fetch(args: argparse.Namespace) -> int:
     options = fetch_options(args)
     names = _selected(args)
-    datasets.fetch(
+    bulk.fetch(
         names,
         mirror=args.mirror,
         cache=args.data,
@@ -149,7 +150,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    report = datasets.verify(_selected(args), cache=args.data)
+    report = bulk.verify(_selected(args), cache=args.data)
     print(report.summary())
     return 0 if report.ok else 1
 

@@ -1,25 +1,18 @@
-"""The dataset registry: which images exist, where their files come from, and a verified local cache.
+"""The dataset registry: which images exist, where their files come from, and the verified local copy of
+one registered file.
 
 The registry is package data (it ships in the wheel): ``dipbench/datasets/data/index.yaml`` (one entry per
 dataset) and ``data/<name>.tsv`` (one row per file: image, role, file, sha256, bytes, width, height, mode, url, notes).
 Reading it never touches the network, so :func:`image_names` works offline (Snakemake builds its DAG from
 it). Files are fetched on first use into the cache and checked against their sha256 every time they are
-handed out.
+handed out (:func:`file_path`; where the cache and mirrors are: :mod:`.settings`; whole datasets at once:
+:mod:`.bulk`).
 
 Roles: ``gt`` is the ground truth; published inputs have their own role (``noisy_s25``: the DIP authors'
 sigma=25 noisy images, ``masked_50p``: their 50%-masked images); ``asset`` marks the published result
 images of ``dip_paper_assets``. Built-in datasets (kind ``builtin``) are read from scikit-image's data
 folder and need no download.
-
-Settings (an explicit argument wins over the environment):
-
-- cache folder: argument ``cache``, else ``$DIPBENCH_DATA``, else ``datasets/cache/`` of the repository
-  when dipbench runs from a checkout, else ``$XDG_CACHE_HOME/dipbench`` (``~/.cache/dipbench``);
-- mirrors: argument ``mirror`` (a folder or base URL, a list of them, or a string of several separated
-  by ``;``, or by ``os.pathsep`` when no URL is involved), then ``$DIPBENCH_MIRROR`` (same syntax),
-  then each file's canonical commit-pinned URL, unless ``$DIPBENCH_OFFLINE`` is set to 1.
 """
-
 from __future__ import annotations
 
 import csv
@@ -28,25 +21,20 @@ import os
 import re
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence, Union
 
 import numpy as np
+
 from ..errors import ChecksumError, ConfigError, DownloadError
 from ..imaging.io import read_image
 from ..yamlio import load_yaml_file
 from .download import DEADLINE, CacheWarning, FileEntry, check_options, fetch_file, sha256_of
+from .settings import MirrorSpec, cache_dir, mirrors, offline
 
 REGISTRY_DIR = Path(__file__).resolve().parent / "data"
-ENV_DATA = "DIPBENCH_DATA"
-ENV_MIRROR = "DIPBENCH_MIRROR"
-ENV_OFFLINE = "DIPBENCH_OFFLINE"
 KINDS = ("benchmark", "results", "builtin")
 COLUMNS = ("image", "role", "file", "sha256", "bytes", "width", "height", "mode", "url", "notes")
-
-MirrorSpec = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]], None]
 
 ALLOWED_PATH = (
     "a relative path inside the dataset folder: names separated by '/', none of them empty, '.' or '..', "
@@ -291,51 +279,8 @@ def registry_file(name: str, image: str, role: str = "gt") -> RegistryFile:
     return row
 
 
-# --------------------------------------------------------------------------------------------- settings
-
-
-def default_cache_dir() -> Path:
-    """``datasets/cache`` of the repository when dipbench runs from a checkout (editable install), else the
-    user's cache folder (``$XDG_CACHE_HOME/dipbench``, default ``~/.cache/dipbench``)."""
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "Snakefile").is_file() and (checkout / "datasets").is_dir():
-        return checkout / "datasets" / "cache"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dipbench"
-
-
-def cache_dir(cache: str | os.PathLike | None = None) -> Path:
-    """The cache folder: ``cache``, else ``$DIPBENCH_DATA``, else :func:`default_cache_dir`."""
-    if cache is not None:
-        return Path(cache).expanduser()
-    env = os.environ.get(ENV_DATA)
-    return Path(env).expanduser() if env else default_cache_dir()
-
-
-def parse_mirrors(spec: MirrorSpec) -> list[str]:
-    """Split a mirror setting into a list: ``;`` always separates; ``os.pathsep`` separates pieces that
-    contain no URL (so ``/a:/b`` is two folders on POSIX but ``http://host:8000/x`` stays one URL)."""
-    if spec is None:
-        return []
-    if isinstance(spec, (str, os.PathLike)):
-        mirrors = []
-        for piece in str(spec).split(";"):
-            pieces = [piece] if "://" in piece else piece.split(os.pathsep)
-            mirrors.extend(p.strip() for p in pieces if p.strip())
-        return mirrors
-    return [m for item in spec for m in parse_mirrors(item)]
-
-
-def mirrors(mirror: MirrorSpec = None) -> list[str]:
-    """The mirrors to try, in order: those of the argument, then those of ``$DIPBENCH_MIRROR``."""
-    found = parse_mirrors(mirror) + parse_mirrors(os.environ.get(ENV_MIRROR))
-    return list(dict.fromkeys(found))
-
-
-def _offline() -> bool:
-    return os.environ.get(ENV_OFFLINE, "").strip().lower() in ("1", "true", "yes")
-
-
 def _skimage_path(row: RegistryFile) -> Path:
+    """Where a built-in image is in scikit-image's data folder (not checked)."""
     import skimage
 
     return Path(skimage.__file__).parent / "data" / row.file
@@ -379,11 +324,11 @@ def file_path(
     row = registry_file(name, image, role)
     dest = cache_dir(cache) / name / row.file
     options = dict(
-        retries=retries, backoff=backoff, timeout=timeout, deadline=deadline, cancel=cancel, canonical=not _offline()
+        retries=retries, backoff=backoff, timeout=timeout, deadline=deadline, cancel=cancel, canonical=not offline()
     )
     if get_dataset(name).builtin:
         path = _skimage_path(row)
-        status, actual = _check_file(path, row)
+        status, actual = check_file(path, row)
         if status == "ok":
             return path
         if status == "missing":
@@ -405,7 +350,7 @@ def file_path(
     return fetch_file(row.entry, dest, mirrors(mirror), **options)
 
 
-def _check_file(path: Path, row: RegistryFile) -> tuple[str, str]:
+def check_file(path: Path, row: RegistryFile) -> tuple[str, str]:
     """(``ok`` | ``missing`` | ``bad``, what was found) for the file at ``path``, checked against ``row``."""
     if not path.exists() and not path.is_symlink():
         return "missing", ""
@@ -456,160 +401,3 @@ def load_input(
     """The published input as (H, W, C) float32 in [0, 1] (channels as :func:`load_gt`), or None."""
     path = input_path(name, image, role, mirror=mirror, cache=cache)
     return None if path is None else read_image(path, _read_mode(name))
-
-
-# --------------------------------------------------------------------------------------------- bulk
-
-
-def _resolve_names(names: str | Iterable[str]) -> list[Dataset]:
-    if isinstance(names, str):
-        names = [names]
-    return [get_dataset(name) for name in names]
-
-
-def fetch(
-    names: str | Iterable[str],
-    *,
-    roles: Iterable[str] | None = None,
-    mirror: MirrorSpec = None,
-    cache: str | os.PathLike | None = None,
-    progress: bool | None = None,
-    jobs: int = 4,
-    retries: int = 3,
-    backoff: float = 1.0,
-    timeout: float = 30.0,
-    deadline: float = DEADLINE,
-) -> list[Path]:
-    """Fetch and verify every file of the named datasets (only ``roles`` if given) into the cache.
-
-    Files already cached and verified are not fetched again. ``jobs`` files are fetched concurrently; a
-    tqdm bar shows progress (``progress`` None: only on a terminal). Every file is attempted; then a
-    single failure is re-raised, several are summed up in one :class:`DownloadError` (a
-    :class:`ChecksumError` if all were checksum mismatches). Returns the local paths in registry order.
-
-    Invalid settings (``jobs`` < 1, ``retries`` < 0, ``timeout``/``deadline`` <= 0) raise
-    :class:`ConfigError` before anything is fetched. On KeyboardInterrupt (or any other exception) the
-    files not started are cancelled and those in flight stop at their next read; no partial file is left.
-    """
-    from tqdm.auto import tqdm
-
-    check_options(retries=retries, backoff=backoff, timeout=timeout, deadline=deadline)
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ConfigError(f"jobs must be a whole number >= 1, got {jobs!r}")
-
-    wanted = None if roles is None else set(roles)
-    rows = [row for ds in _resolve_names(names) for row in ds.files if wanted is None or row.role in wanted]
-
-    stop = threading.Event()
-
-    def one(row: RegistryFile) -> Path | None:
-        if stop.is_set():  # another file was interrupted: start nothing new
-            return None
-        try:
-            return file_path(
-                row.dataset, row.image, row.role, mirror=mirror, cache=cache, retries=retries, backoff=backoff,
-                timeout=timeout, deadline=deadline, cancel=stop,
-            )
-        except DownloadError:
-            raise
-        except BaseException:  # an interrupt or a bug: stop the other workers before the main thread sees it
-            stop.set()
-            raise
-
-    paths: dict[int, Path] = {}
-    failures: list[DownloadError] = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(
-        total=len(rows), unit="file", desc="fetch", disable=(None if progress is None else not progress)
-    ) as bar:
-        futures = {pool.submit(one, row): i for i, row in enumerate(rows)}
-        try:
-            for future in as_completed(futures):
-                try:
-                    paths[futures[future]] = future.result()
-                except DownloadError as exc:
-                    failures.append(exc)
-                bar.update(1)
-        except BaseException:
-            stop.set()  # transfers in flight stop at their next read (their temporary files are removed)
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    if len(failures) == 1:
-        raise failures[0]
-    if failures:
-        cls = ChecksumError if all(isinstance(f, ChecksumError) for f in failures) else DownloadError
-        raise cls(f"{len(failures)} of {len(rows)} files could not be fetched; first: {failures[0]}")
-    return [paths[i] for i in range(len(rows))]
-
-
-@dataclass(frozen=True)
-class FileStatus:
-    """The state of one cached file: ``ok``, ``missing``, ``bad`` (wrong sha256, a folder, unreadable), or
-    for a built-in image ``differs`` (scikit-image's file has other bytes than registered, but a verified
-    copy in the cache is used instead: not an error). A built-in image whose scikit-image file is wrong
-    and that has no verified cached copy is ``bad``."""
-
-    dataset: str
-    image: str
-    role: str
-    path: Path
-    status: str
-    detail: str = ""
-
-
-@dataclass
-class VerifyReport:
-    """What :func:`verify` found, one :class:`FileStatus` per registered file."""
-
-    files: list[FileStatus]
-
-    @property
-    def ok(self) -> bool:
-        """True when no file is missing or bad."""
-        return not self.problems()
-
-    def problems(self) -> list[FileStatus]:
-        return [f for f in self.files if f.status in ("missing", "bad")]
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """dataset -> status -> number of files."""
-        counts: dict[str, dict[str, int]] = {}
-        for f in self.files:
-            per = counts.setdefault(f.dataset, {})
-            per[f.status] = per.get(f.status, 0) + 1
-        return counts
-
-    def summary(self) -> str:
-        """One line per dataset, then one per problem."""
-        lines = [
-            f"{name}: " + ", ".join(f"{n} {status}" for status, n in sorted(per.items()))
-            for name, per in self.counts().items()
-        ]
-        lines += [f"  {f.status}: {f.path}{' (' + f.detail + ')' if f.detail else ''}" for f in self.problems()]
-        return "\n".join(lines)
-
-
-def verify(names: str | Iterable[str], *, cache: str | os.PathLike | None = None) -> VerifyReport:
-    """Check every cached file of the named datasets against its sha256, without fetching anything.
-    Built-in images are checked in scikit-image's data folder (then in the cache, where a verified copy
-    replaces a scikit-image file with other bytes)."""
-    statuses = []
-    for dataset in _resolve_names(names):
-        for row in dataset.files:
-            path = local_path(dataset.name, row.image, row.role, cache)
-            status, found = _check_file(path, row)
-            detail = f"{found}, expected {row.sha256}" if found.startswith("sha256") else found
-            if dataset.builtin and status != "ok":
-                cached = cache_dir(cache) / dataset.name / row.file
-                if _check_file(cached, row)[0] == "ok":
-                    if status == "missing":
-                        path, status, detail = cached, "ok", ""
-                    else:
-                        status, detail = "differs", f"{detail}; the verified copy {cached} is used"
-            statuses.append(FileStatus(dataset.name, row.image, row.role, path, status, detail))
-    return VerifyReport(statuses)
-
-
-def cached_count(name: str, cache: str | os.PathLike | None = None) -> int:
-    """How many of the dataset's files are present in the cache (presence only; see :func:`verify`)."""
-    dataset = get_dataset(name)
-    return sum(local_path(name, row.image, row.role, cache).is_file() for row in dataset.files)
