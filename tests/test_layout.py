@@ -1,5 +1,5 @@
-"""The package's shape: no import cycles, registries that refuse duplicates, and a wheel that works
-outside the checkout (registry, schema and paper numbers shipped as package data)."""
+"""The package's shape: no import cycles, no module over 600 lines, registries that refuse duplicates, and a
+wheel that works outside the checkout (registry, schema and paper numbers shipped as package data)."""
 
 import ast
 import importlib.util
@@ -82,6 +82,18 @@ def test_no_import_cycles():
     for module in sorted(graph):
         if module not in state:
             visit(module)
+
+
+#: The most lines a module of dipbench may have: a longer one mixes concepts and is split by concept.
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_over_600_lines():
+    counts = {path.relative_to(REPO).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+              for path in sorted(PACKAGE.rglob("*.py"))}
+    offenders = {name: n for name, n in counts.items() if n > MAX_MODULE_LINES}
+    assert not offenders, f"modules over {MAX_MODULE_LINES} lines (split them by concept): " + ", ".join(
+        f"{name} ({n} lines)" for name, n in sorted(offenders.items(), key=lambda item: -item[1]))
 
 
 def test_every_package_says_what_it_owns():
