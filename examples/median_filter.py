@@ -17,7 +17,7 @@ class Median(Method):
     """Median filter over a size x size window of each channel (a toy baseline)."""
 
     name = "median"
-    tasks = ("denoise",)
+    problems = ("denoising",)  # every task of this kind: denoise, flash, jpeg and plugin tasks
     defaults = {"size": 3}
     param_rules = {"size": Rule(int, low=1, high=31)}  # checked before any job starts
     smoke = {"size": 3}  # tiny parameters for tests (config `smoke: true`)

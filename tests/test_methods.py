@@ -6,6 +6,7 @@ import pytest
 from dipbench.methods import RunContext, available_methods, get_method
 from dipbench.methods.base import Method
 from dipbench.tasks import make_task, task_names
+from dipbench.tasks.base import PROBLEM_KINDS
 
 # `published` returns the authors' images for benchmark datasets; tests/test_datasets.py covers it.
 NEEDS_DATASET = {"published"}
@@ -35,7 +36,57 @@ def test_method_runs_on_tiny_image(name, task, channels, smooth_rgb):
 def test_every_method_declares_what_the_registry_needs():
     for name, cls in available_methods().items():
         assert issubclass(cls, Method) and cls.name == name
-        assert cls.tasks and set(cls.tasks) <= set(task_names())
+        assert cls.tasks or cls.problems or cls.any_task
+        assert set(cls.tasks) <= set(task_names()) and set(cls.problems) <= set(PROBLEM_KINDS)
         assert isinstance(cls.version, str) and cls.version
-        for task in cls.tasks:
+        for task in [t for t in task_names() if cls.supports(t)]:
             cls.resolve_params(task, {}, smoke=True)  # smoke keys must be known parameters
+
+
+def test_methods_pick_tasks_by_problem_kind_not_by_name():
+    """The baselines name no task: a plugin task of a known kind is run by every method of that kind,
+    with the kind's defaults; an unknown kind is refused at registration."""
+    from dipbench.errors import ConfigError
+    from dipbench.tasks import Task, register_task
+    from dipbench.tasks.registry import _TASKS
+
+    for name in ("bicubic", "bm3d", "nlm", "tv", "no_prior", "input", "deep_decoder", "zs_n2n"):
+        assert not get_method(name).tasks, name
+
+    @register_task
+    class Hum(Task):  # a denoising task of unknown noise level: JPEG's kinds
+        name = "hum_test"
+        kinds = frozenset({"denoising", "artefacts"})
+
+    @register_task
+    class Holes(Task):
+        name = "holes_test"
+        kinds = frozenset({"masked"})
+
+    try:
+        assert {m for m, cls in available_methods().items() if cls.supports("hum_test")} >= {"bm3d", "tv", "input"}
+        assert not get_method("nlm").supports("hum_test") and not get_method("bicubic").supports("hum_test")
+        assert get_method("tv").resolve_params("hum_test", {})["sigma"] == 10.0  # the artefacts kind's default
+        assert get_method("tv").resolve_params("hum_test", {}) == get_method("tv").resolve_params("jpeg", {})
+        assert not get_method("tv").uses_seed("hum_test")  # Chambolle: deterministic
+        assert get_method("tv").uses_seed("holes_test") and get_method("no_prior").supports("holes_test")
+        assert get_method("tv").resolve_params("holes_test", {}) == get_method("tv").resolve_params("inpaint", {})
+        assert "hum_test" in get_method("bm3d").tasks_text()
+    finally:
+        _TASKS.pop("hum_test", None)
+        _TASKS.pop("holes_test", None)
+
+    class Odd(Task):
+        name = "odd_test"
+        kinds = frozenset({"deblurring"})
+
+    with pytest.raises(ConfigError, match="unknown problem kind.*deblurring"):
+        register_task(Odd)
+
+    class Up(Task):
+        name = "up_test"
+        kinds = frozenset({"upscaling"})  # but upscales is False
+
+    with pytest.raises(ConfigError, match="'upscaling' exactly when upscales"):
+        register_task(Up)
+    assert "odd_test" not in task_names() and "up_test" not in task_names()

@@ -7,7 +7,7 @@ Adding a method = one small class plus one config entry::
     @register
     class Median(Method):
         name = "median"
-        tasks = ("denoise",)
+        problems = ("denoising",)
         defaults = {"size": 3}
         version = "1"
 
@@ -15,8 +15,10 @@ Adding a method = one small class plus one config entry::
             from scipy.ndimage import median_filter
             return Restoration(median_filter(obs.y, size=(self.params["size"],) * 2 + (1,)))
 
-The class declares the tasks it supports, its parameters with defaults (optionally per task), tiny
-``smoke`` parameters for tests, and a ``version`` that reruns its jobs when bumped. Heavy optional imports
+The class declares the kinds of problem it handles (``problems``: keys of
+:data:`dipbench.tasks.base.PROBLEM_KINDS`, matched against each task's ``kinds``; or task names in
+``tasks``), its parameters with defaults (optionally per kind or per task), tiny ``smoke`` parameters for
+tests, and a ``version`` that reruns its jobs when bumped. Heavy optional imports
 happen inside ``restore`` (use :func:`require`), so a missing package breaks only that method's jobs.
 """
 
@@ -63,9 +65,17 @@ class Method:
     """Base class of every method. See the module docstring."""
 
     name: ClassVar[str]
-    tasks: ClassVar[tuple[str, ...]]
+    #: The kinds of problem the method handles (:data:`dipbench.tasks.base.PROBLEM_KINDS`): it runs every
+    #: task that is one of them, built-in or plugin.
+    problems: ClassVar[tuple[str, ...]] = ()
+    #: Tasks the method runs by name, besides those of its ``problems`` (e.g. the paper's experiments whose
+    #: published images it returns).
+    tasks: ClassVar[tuple[str, ...]] = ()
     version: ClassVar[str] = "1"
     defaults: ClassVar[dict[str, Any]] = {}
+    #: Defaults per problem kind, applied in this dict's order for each kind the task is.
+    kind_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: Defaults per task name, over the kind defaults.
     task_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
     smoke: ClassVar[dict[str, Any]] = {}
     description: ClassVar[str] = ""
@@ -73,11 +83,11 @@ class Method:
     #: every other parameter must have its default's type.
     param_rules: ClassVar[dict[str, Rule]] = {}
     #: Whether the result depends on the run seed: True, False (deterministic: the workflow runs it once per
-    #: observation, and every comparison counts that one run once per image), or the tasks where it does (e.g. a
-    #: random init).
+    #: observation, and every comparison counts that one run once per image), or the problem kinds (or task
+    #: names) where it does (e.g. a random init).
     seeded: ClassVar[bool | tuple[str, ...]] = True
     #: True for methods that need nothing of a task but its forward operator (DIP): they accept every
-    #: registered task besides those listed in ``tasks`` (the tasks they were checked on).
+    #: registered task (``tasks`` then names the ones they were checked on).
     any_task: ClassVar[bool] = False
     #: True for methods that run faster on a GPU (the workflow gives their jobs resources gpu=1).
     uses_gpu: ClassVar[bool] = False
@@ -91,10 +101,19 @@ class Method:
         self.task = task
         self.params = self.resolve_params(task, params)
 
+    @staticmethod
+    def task_kinds(task: str) -> frozenset[str]:
+        """The problem kinds of the registered task ``task`` (empty for an unknown name)."""
+        from ..tasks import available_tasks
+
+        cls = available_tasks().get(task)
+        return frozenset(cls.kinds) if cls is not None else frozenset()
+
     @classmethod
     def supports(cls, task: str) -> bool:
-        """Whether the method runs ``task`` (listed in ``tasks``, or any registered task with ``any_task``)."""
-        if task in cls.tasks:
+        """Whether the method runs ``task``: the task is one of its ``problems``, is named in ``tasks``, or
+        is any registered task for a method with ``any_task``."""
+        if task in cls.tasks or cls.task_kinds(task) & set(cls.problems):
             return True
         from ..tasks import available_tasks
 
@@ -103,17 +122,40 @@ class Method:
     @classmethod
     def uses_seed(cls, task: str) -> bool:
         """Whether runs of ``task`` with different seeds can differ (see ``seeded``)."""
-        return task in cls.seeded if isinstance(cls.seeded, tuple) else bool(cls.seeded)
+        if isinstance(cls.seeded, tuple):
+            return task in cls.seeded or bool(cls.task_kinds(task) & set(cls.seeded))
+        return bool(cls.seeded)
 
     @classmethod
     def tasks_text(cls) -> str:
-        """"denoise, sr, inpaint", with " and any task" for methods with ``any_task``."""
-        return ", ".join(cls.tasks) + (" and any task" if cls.any_task else "")
+        """What the method runs, as a person reads it: "denoising problems (denoise, flash, jpeg), sr",
+        with " and any task" for methods with ``any_task``."""
+        from ..tasks import available_tasks
+
+        by_kind = [name for name in available_tasks() if cls.task_kinds(name) & set(cls.problems)]
+        parts = []
+        if cls.problems:
+            kinds = " / ".join(cls.problems)
+            parts.append(f"{kinds} problems ({', '.join(by_kind) or 'no registered task'})")
+        parts += [name for name in cls.tasks if name not in by_kind]
+        return ", ".join(parts) + (" and any task" if cls.any_task else "")
+
+    @classmethod
+    def base_params(cls, task: str) -> dict[str, Any]:
+        """The defaults for ``task``: ``defaults`` < ``kind_defaults`` of each of the task's kinds (in
+        ``kind_defaults``' order) < ``task_defaults[task]``."""
+        kinds = cls.task_kinds(task)
+        params = dict(cls.defaults)
+        for kind, values in cls.kind_defaults.items():
+            if kind in kinds:
+                params.update(values)
+        params.update(cls.task_defaults.get(task, {}))
+        return params
 
     @classmethod
     def resolve_params(cls, task: str, overrides: dict[str, Any], smoke: bool = False) -> dict[str, Any]:
-        """defaults < task_defaults[task] < smoke (if asked) < overrides; unknown keys are an error."""
-        params = {**cls.defaults, **cls.task_defaults.get(task, {})}
+        """:meth:`base_params` < smoke (if asked) < overrides; unknown keys are an error."""
+        params = cls.base_params(task)
         unknown = set(overrides) - set(params)
         if unknown:
             raise ConfigError(
@@ -122,7 +164,7 @@ class Method:
         if smoke:
             params.update({k: v for k, v in cls.smoke.items() if k in params})
         params.update(overrides)
-        check_params(cls.name, params, {**cls.defaults, **cls.task_defaults.get(task, {})}, cls.param_rules)
+        check_params(cls.name, params, cls.base_params(task), cls.param_rules)
         return params
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:

@@ -70,7 +70,7 @@ class Input(Method):
 
     name = "input"
     seeded = False
-    tasks = ("denoise", "inpaint", "inpaint_holes", "sparse", "jpeg", "flash", "inversion")
+    problems = ("denoising", "masked", "inversion")  # every task whose input is an image of the output's size
     version = "1"
     description = "the degraded input, unchanged"
 
@@ -92,7 +92,7 @@ class Bicubic(Method):
 
     name = "bicubic"
     seeded = False
-    tasks = ("sr",)
+    problems = ("upscaling",)
     version = "1"
     defaults = {"kernel": "matlab"}
     kernels = ("matlab", "pil")
@@ -131,16 +131,16 @@ class BM3D(Method):
     55-100 s for 512x512 / 768x512 on one core.
 
     Flash / no-flash: CBM3D of the no-flash photo alone at the task's ``sigma``. JPEG artefacts (the paper
-    compares DIP with CBM3D there): CBM3D as a deblocking filter at an assumed ``sigma`` (method parameter,
-    default 10 in 8-bit units; a stated, untuned setting).
+    compares DIP with CBM3D there), and every task of kind ``artefacts``: CBM3D as a deblocking filter at an
+    assumed ``sigma`` (method parameter, default 10 in 8-bit units; a stated, untuned setting).
     """
 
     name = "bm3d"
     seeded = False
-    tasks = ("denoise", "flash", "jpeg")
+    problems = ("denoising",)
     version = "1"
     defaults = {"profile": "np", "colorspace": "opp"}
-    task_defaults = {"jpeg": {"sigma": 10.0}}
+    kind_defaults = {"artefacts": {"sigma": 10.0}}
     colorspaces = ("opp", "YCbCr")
     profiles = ("np", "refilter", "vn", "vn_old", "high", "deb")
     param_rules = {"colorspace": Rule(str, choices=colorspaces), "profile": Rule(str, choices=profiles),
@@ -188,7 +188,7 @@ class NLM(Method):
 
     name = "nlm"
     seeded = False
-    tasks = ("denoise",)
+    problems = ("gaussian_noise",)  # it needs the noise sigma
     version = "1"
     defaults = {"patch_size": 7, "patch_distance": 10, "h_factor": 0.6, "fast_mode": False}
     param_rules = {"patch_size": Rule(int, low=1), "patch_distance": Rule(int, low=1),
@@ -338,30 +338,28 @@ class TV(Method):
     (the paper: DIP 33.48, Papyan et al. 31.19; the masked input: 8.71). Hole inpainting and sparse-pixel
     restoration use the same setting (untuned there).
 
-    Flash / no-flash and JPEG artefacts: the Chambolle denoiser of the degraded photo, at the task's
-    ``sigma`` (flash) or an assumed ``sigma`` (JPEG: method parameter, default 10; untuned).
+    Flash / no-flash and JPEG artefacts (every ``denoising`` task): the Chambolle denoiser of the degraded
+    photo, at the task's ``sigma`` (flash) or an assumed ``sigma`` (``artefacts``, e.g. JPEG: method
+    parameter, default 10; untuned).
     """
 
     name = "tv"
-    seeded = ("sr", "inpaint", "inpaint_holes", "sparse")  # Chambolle is deterministic; the TV prior is not
-    tasks = ("denoise", "sr", "inpaint", "inpaint_holes", "sparse", "flash", "jpeg")
-    denoising_tasks = ("denoise", "flash", "jpeg")
+    seeded = ("upscaling", "masked")  # Chambolle is deterministic; the TV prior's random init is not
+    problems = ("denoising", "upscaling", "masked")
     version = "1"
     defaults: dict[str, Any] = {}
-    task_defaults = {
-        "denoise": {"weight_factor": 0.7, "max_num_iter": 200, "tol": 2e-4},
-        "sr": {"steps": 2000, "lr": 0.01, "tv_weight": 1e-7, "init": "uniform", "eps": 1e-8, "log_every": 100},
-        "inpaint": {"steps": 2000, "lr": 0.01, "tv_weight": 1e-8, "init": "uniform", "eps": 1e-8, "log_every": 100},
-        "flash": {"weight_factor": 0.7, "max_num_iter": 200, "tol": 2e-4},
-        "jpeg": {"weight_factor": 0.7, "max_num_iter": 200, "tol": 2e-4, "sigma": 10.0},
+    kind_defaults = {
+        "denoising": {"weight_factor": 0.7, "max_num_iter": 200, "tol": 2e-4},
+        "artefacts": {"sigma": 10.0},
+        "upscaling": {"steps": 2000, "lr": 0.01, "tv_weight": 1e-7, "init": "uniform", "eps": 1e-8, "log_every": 100},
+        "masked": {"steps": 2000, "lr": 0.01, "tv_weight": 1e-8, "init": "uniform", "eps": 1e-8, "log_every": 100},
     }
-    task_defaults["inpaint_holes"] = task_defaults["sparse"] = task_defaults["inpaint"]
     smoke = {"steps": 5, "max_num_iter": 10, "log_every": 2}
     param_rules = PIXEL_OPTIMISATION_RULES
     description = "total variation (Chambolle denoiser; TV-regularised pixel optimisation for SR/inpainting)"
 
     def restore(self, obs: Observation, ctx: RunContext) -> Restoration:
-        if self.task in self.denoising_tasks:
+        if "denoising" in self.task_kinds(self.task):
             return self._denoise(obs)
         p = self.params
         return optimise_pixels(
@@ -396,12 +394,9 @@ class NoPrior(TV):
     """
 
     name = "no_prior"
-    tasks = ("sr", "inpaint")
+    problems = ("upscaling", "masked")
     version = "1"
-    task_defaults = {
-        "sr": {"steps": 2000, "lr": 0.01, "init": "uniform", "log_every": 100},
-        "inpaint": {"steps": 2000, "lr": 0.01, "init": "uniform", "log_every": 100},
-    }
+    kind_defaults = dict.fromkeys(problems, {"steps": 2000, "lr": 0.01, "init": "uniform", "log_every": 100})
     smoke = {"steps": 5, "log_every": 2}
     param_rules = PIXEL_OPTIMISATION_RULES
     description = "pixel optimisation of the data term alone (no prior)"

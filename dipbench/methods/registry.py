@@ -41,11 +41,14 @@ def register(cls: type[Method]) -> type[Method]:
     :class:`Method` or does not define ``restore``; a built-in name registered by any other module than
     the built-in one; a name already registered by a different class (the same class imported again,
     e.g. a reloaded module, is not a duplicate)."""
-    if not getattr(cls, "name", None) or not getattr(cls, "tasks", None):
-        raise TypeError(f"{cls.__name__} must define 'name' and 'tasks'")
+    if not getattr(cls, "name", None):
+        raise TypeError(f"{cls.__name__} must define 'name'")
     where = describe_class(cls)
     if not (isinstance(cls, type) and issubclass(cls, Method)):
         raise ConfigError(f"{where}: {cls.__name__} must subclass dipbench.methods.Method")
+    if not (cls.problems or cls.tasks or cls.any_task):
+        raise ConfigError(f"{where}: method {cls.name!r} declares no problems (kinds it handles) and no tasks")
+    _check_problems(cls, where)
     if cls.restore is Method.restore:
         raise ConfigError(f"{where}: method {cls.name!r} defines no restore(self, obs, ctx)")
     builtin = BUILTIN_METHODS.get(cls.name)
@@ -58,6 +61,16 @@ def register(cls: type[Method]) -> type[Method]:
                           "give one of them another name")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def _check_problems(cls: type, where: str) -> None:
+    from ..tasks.base import PROBLEM_KINDS
+
+    declared = [*cls.problems, *cls.kind_defaults]
+    unknown = sorted(set(declared) - set(PROBLEM_KINDS))
+    if unknown:
+        raise ConfigError(f"{where}: method {cls.name!r}: unknown problem kind(s) {unknown}; "
+                          f"known: {', '.join(PROBLEM_KINDS)}")
 
 
 def describe_class(cls: type) -> str:

@@ -97,6 +97,18 @@ class Observation:
             )
 
 
+#: The kinds of problem a task can be (``Task.kinds``). Methods declare the kinds they handle
+#: (``Method.problems``), so a new task of a known kind is picked up by every baseline that handles it.
+PROBLEM_KINDS: dict[str, str] = {
+    "denoising": "y is the image on the target box with noise or artefacts; the forward model is the identity",
+    "gaussian_noise": "the noise is i.i.d. Gaussian with the known std ``sigma`` (a task parameter, 8-bit units)",
+    "artefacts": "the degradation has no known noise level (e.g. JPEG): a method that needs one assumes it",
+    "upscaling": "y is smaller than the output by the task's ``scale`` per side (``upscales``)",
+    "masked": "y has missing pixels, given by the observation's ``mask``; the forward model multiplies by it",
+    "inversion": "y is an image whose features (``observed``) the output must match",
+}
+
+
 class Task:
     """Base class of a task. A subclass sets ``name`` and ``defaults`` and implements :meth:`degrade` and
     :meth:`operator`; the other hooks have defaults that fit a task whose output has its input's size.
@@ -108,6 +120,9 @@ class Task:
       key_params    the parameters that identify a number the paper reports (``sigma`` for denoising).
       upscales      True where the method's output is larger than its input (scored under the SR rules
                     of a protocol, see :mod:`dipbench.metrics`).
+      kinds         the kinds of problem the task is (keys of :data:`PROBLEM_KINDS`; "upscaling" exactly
+                    when ``upscales``); methods that handle one of them run it. Empty: only methods that
+                    need nothing but the forward operator (DIP) do.
       extra_inputs  names of optional input images :meth:`degrade` takes besides the ground truth (e.g.
                     ``mask``); the CLI offers each as ``--<name> FILE``.
       cli_options   ``{parameter: help}`` for parameters the CLI offers as ``--<parameter>``.
@@ -125,6 +140,7 @@ class Task:
     defaults: ClassVar[dict[str, Any]] = {}
     key_params: ClassVar[tuple[str, ...]] = ()
     upscales: ClassVar[bool] = False
+    kinds: ClassVar[frozenset[str]] = frozenset()
     extra_inputs: ClassVar[tuple[str, ...]] = ()
     cli_options: ClassVar[dict[str, str]] = {}
     gallery: ClassVar[bool] = False

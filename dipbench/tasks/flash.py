@@ -33,6 +33,7 @@ class FlashNoFlash(Task):
     input_title = "no-flash photo"
     guide_title = "flash photo"
     defaults = {"sigma": 25.0}
+    kinds = frozenset({"denoising", "gaussian_noise"})
     key_params = ()
     extra_inputs = ("flash",)
     cli_options = {"sigma": "noise of a simulated no-flash photo, 8-bit units, >= 0 and <= 255"}

@@ -24,6 +24,7 @@ class Inpaint(Task):
     name = "inpaint"
     title = "Inpainting"
     defaults = {"keep": 0.5}
+    kinds = frozenset({"masked"})
     key_params = ("keep",)
     extra_inputs = ("mask",)
     cli_options = {"keep": "fraction of pixels kept by a simulated random mask"}

@@ -79,6 +79,7 @@ class NaturalPreImage(Task):
     title = "Natural pre-image"
     gallery = True
     defaults = {"layer": "fc6", "weights": None, "weights_sha256": None}
+    kinds = frozenset({"inversion"})
     key_params = ("layer",)
     cli_options = {"layer": f"AlexNet layer to invert ({', '.join(LAYERS)})",
                    "weights": f"torchvision AlexNet weights file ({WEIGHTS_FILE}), or 'random'"}

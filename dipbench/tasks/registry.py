@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..plugins import load_entry_points
-from .base import Observation, Task
+from .base import PROBLEM_KINDS, Observation, Task
 
 #: Modules of the built-in tasks (each defines one Task subclass, registered on import).
 BUILTIN_MODULES = ("denoise", "sr", "inpaint", "holes", "sparse", "jpeg", "flash", "impedance", "inversion")
@@ -23,12 +23,22 @@ def register_task(cls: type[Task]) -> type[Task]:
     name = getattr(cls, "name", None)
     if not name or not isinstance(name, str):
         raise TypeError(f"{cls.__name__} must define a string 'name'")
+    _check_kinds(cls)
     existing = _TASKS.get(name)
     if existing is not None and _origin(existing) != _origin(cls):
         raise ConfigError(f"task {name!r} is registered twice: {existing.__module__}.{existing.__qualname__} "
                           f"and {cls.__module__}.{cls.__qualname__}")
     _TASKS[name] = cls
     return cls
+
+
+def _check_kinds(cls: type[Task]) -> None:
+    where = f"task {cls.name!r} ({cls.__module__}.{cls.__qualname__})"
+    unknown = sorted(set(cls.kinds) - set(PROBLEM_KINDS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown problem kind(s) {unknown}; known: {', '.join(PROBLEM_KINDS)}")
+    if ("upscaling" in cls.kinds) != bool(cls.upscales):
+        raise ConfigError(f"{where}: kinds must include 'upscaling' exactly when upscales is True")
 
 
 def _origin(cls: type) -> tuple[str, str]:

@@ -105,7 +105,7 @@ class DeepDecoder(Method):
     """
 
     name = "deep_decoder"
-    tasks = ("denoise", "sr", "inpaint")
+    problems = ("denoising", "upscaling", "masked")  # it fits y through the task's operator
     version = "1"
     uses_gpu = True
     description = "Deep Decoder: under-parameterised untrained decoder of 1x1 convolutions (Heckel & Hand, ICLR 2019)"
@@ -114,10 +114,9 @@ class DeepDecoder(Method):
         "reg_noise_decay_every": 100000, "find_best": True, "upsample_mode": "bilinear", "align_corners": False,
         "log_every": 50, "precision": "auto",
     }
-    task_defaults = {
-        "denoise": {},
-        "sr": {"steps": 5000, "find_best": False},
-        "inpaint": {"steps": 40000, "lr": 0.0025, "channels": 256, "reg_noise_std": 0.005,
+    kind_defaults = {
+        "upscaling": {"steps": 5000, "find_best": False},
+        "masked": {"steps": 40000, "lr": 0.0025, "channels": 256, "reg_noise_std": 0.005,
                     "reg_noise_decay_every": 500},
     }
     smoke = {"steps": 6, "channels": 8, "layers": 3, "log_every": 2}

@@ -93,7 +93,7 @@ class ZSN2N(Method):
     """
 
     name = "zs_n2n"
-    tasks = ("denoise",)
+    problems = ("gaussian_noise",)  # its downsampled pairs need pixel-independent noise
     version = "1"
     uses_gpu = True
     description = "Zero-Shot Noise2Noise denoiser (Mansour & Heckel, CVPR 2023)"
