@@ -75,6 +75,33 @@ def test_the_forward_model_is_the_degradation_or_the_mismatch_is_declared(name, 
         assert residual[unclipped].std() == pytest.approx(task.noise_std(), rel=0.12)
 
 
+@pytest.mark.parametrize("name,params", list(_cases()))
+def test_a_linear_forward_model_has_its_adjoint(name, params):
+    """<A x, v> = <x, A^T v> for random x and v, in float64, padded or not; a nonlinear task has none."""
+    if not available_tasks()[name].__module__.startswith("dipbench."):
+        pytest.skip(f"{name}: a task registered by another test")
+    task = make_task(name, **params)
+    obs = task.degrade(task.prepare_gt(_image()), np.random.default_rng(0))
+    if not task.linear:
+        with pytest.raises(TypeError, match="not linear"):
+            task.adjoint(obs)
+        return
+    generator = torch.Generator().manual_seed(0)
+    for pad in ((0, 2) if not task.upscales else (0,)):
+        forward, adjoint = task.operator(obs, pad=pad), task.adjoint(obs, pad=pad)
+        x = torch.rand((2, obs.channels, obs.target.height + 2 * pad, obs.target.width + 2 * pad),
+                       generator=generator, dtype=torch.float64)
+        ax = forward(x)
+        v = torch.randn(ax.shape, generator=generator, dtype=torch.float64)
+        atv = adjoint(v)
+        assert atv.shape == x.shape
+        assert float((ax * v).sum()) == pytest.approx(float((x * atv).sum()), rel=1e-10)
+    if "masked" in task.kinds:  # a mask is its own adjoint
+        mask = torch.as_tensor(obs.mask, dtype=torch.float64).permute(2, 0, 1)[None]
+        torch.testing.assert_close(task.adjoint(obs)(v[:, :, : mask.shape[2], : mask.shape[3]]),
+                                   v[:, :, : mask.shape[2], : mask.shape[3]] * mask)
+
+
 def test_sr_bicubic_fits_the_bicubic_degradation_exactly_and_lanczos_keeps_the_authors_operator():
     from dipbench.imaging.operators import LanczosDownsampler, MatlabBicubicDownsampler
 

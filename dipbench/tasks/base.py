@@ -120,6 +120,7 @@ class Task:
       key_params    the parameters that identify a number the paper reports (``sigma`` for denoising).
       upscales      True where the method's output is larger than its input (scored under the SR rules
                     of a protocol, see :mod:`dipbench.metrics`).
+      linear        True where :meth:`operator` is linear (then :meth:`adjoint` gives A^T).
       kinds         the kinds of problem the task is (keys of :data:`PROBLEM_KINDS`; "upscaling" exactly
                     when ``upscales``); methods that handle one of them run it. Empty: only methods that
                     need nothing but the forward operator (DIP) do.
@@ -140,6 +141,7 @@ class Task:
     defaults: ClassVar[dict[str, Any]] = {}
     key_params: ClassVar[tuple[str, ...]] = ()
     upscales: ClassVar[bool] = False
+    linear: ClassVar[bool] = False
     kinds: ClassVar[frozenset[str]] = frozenset()
     extra_inputs: ClassVar[tuple[str, ...]] = ()
     cli_options: ClassVar[dict[str, str]] = {}
@@ -183,6 +185,28 @@ class Task:
         """The forward model A as a torch function: (N, C, h + 2 pad, w + 2 pad) on ``obs.target``, padded
         by ``pad`` px each side, -> the frame of :meth:`observed` (``obs.y`` padded the same way)."""
         raise NotImplementedError
+
+    def adjoint(self, obs: Observation, device: "torch.device | str" = "cpu", pad: int = 0) -> Callable:
+        """A^T, the adjoint of a linear :meth:`operator` (``linear`` tasks only): (N, C, ...) in the frame
+        of :meth:`observed` -> (N, C, h + 2 pad, w + 2 pad) on ``obs.target``.
+
+        Derived from :meth:`operator` by autograd: A^T v is the gradient of <A x, v> with respect to x,
+        which for a linear A does not depend on x (taken at x = 0). ``tests/test_physics.py`` checks
+        <A x, v> = <x, A^T v> for every linear task."""
+        import torch
+
+        if not self.linear:
+            raise TypeError(f"task {self.name!r}: its forward model is not linear, so it has no adjoint")
+        forward = self.operator(obs, device, pad)
+        size = (obs.target.height + 2 * pad, obs.target.width + 2 * pad)
+
+        def apply_adjoint(v: "torch.Tensor") -> "torch.Tensor":
+            x = torch.zeros((v.shape[0], v.shape[1], *size), dtype=v.dtype, device=v.device, requires_grad=True)
+            with torch.enable_grad():
+                (grad,) = torch.autograd.grad(forward(x), x, grad_outputs=v)
+            return grad
+
+        return apply_adjoint
 
     def forward_mismatch(self) -> str | None:
         """Where :meth:`operator` is not the model that made the observation (the paper itself fits another

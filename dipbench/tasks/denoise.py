@@ -24,6 +24,7 @@ class Denoise(Task):
     name = "denoise"
     title = "Denoising"
     defaults = {"sigma": 25.0, "clip": True, "quantize": False}
+    linear = True
     kinds = frozenset({"denoising", "gaussian_noise"})
     key_params = ("sigma",)
     cli_options = {"sigma": "noise standard deviation in 8-bit units, > 0 and <= 255"}

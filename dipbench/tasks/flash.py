@@ -33,6 +33,7 @@ class FlashNoFlash(Task):
     input_title = "no-flash photo"
     guide_title = "flash photo"
     defaults = {"sigma": 25.0}
+    linear = True
     kinds = frozenset({"denoising", "gaussian_noise"})
     key_params = ()
     extra_inputs = ("flash",)

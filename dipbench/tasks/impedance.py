@@ -28,6 +28,7 @@ class NoiseImpedance(Task):
     name = "impedance"
     title = "Noise impedance"
     defaults = {"target": "image", "sigma": 25.0}
+    linear = True
     key_params = ("target",)
     cli_options = {"target": f"what DIP fits: {', '.join(TARGETS)}"}
 

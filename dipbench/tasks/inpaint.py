@@ -24,6 +24,7 @@ class Inpaint(Task):
     name = "inpaint"
     title = "Inpainting"
     defaults = {"keep": 0.5}
+    linear = True
     kinds = frozenset({"masked"})
     key_params = ("keep",)
     extra_inputs = ("mask",)

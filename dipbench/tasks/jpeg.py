@@ -40,6 +40,7 @@ class JPEGArtefacts(Task):
     title = "JPEG artefact removal"
     gallery = True
     defaults = {"quality": None}
+    linear = True
     kinds = frozenset({"denoising", "artefacts"})
     key_params = ("quality",)
     cli_options = {"quality": "JPEG quality 1-100 of a simulated compression"}

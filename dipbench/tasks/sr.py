@@ -27,6 +27,7 @@ class SuperResolution(Task):
     name = "sr"
     title = "Super-resolution"
     defaults = {"scale": 4, "lr_kernel": "lanczos", "crop_multiple": 32}
+    linear = True
     kinds = frozenset({"upscaling"})
     key_params = ("scale",)
     upscales = True
