@@ -31,12 +31,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
 
 from dipbench.methods import precision as prec  # noqa: E402
 from dipbench.methods.dip import DIP, DIPProblem  # noqa: E402
 from dipbench.methods.dip.compiled import ADAM_IMPLS, adam_impl, make_optimizer  # noqa: E402
+from dipbench.methods.dip.setup import FitSetup  # noqa: E402
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,33 +69,26 @@ def kind_of(name: str) -> str:
 
 
 def build(size: int, precision: str, channels_last, adam: str = "auto"):
-    """The network, problem, input and optimizer of a denoising DIP run at ``size`` px, as DIP builds them."""
+    """The setup (:class:`~dipbench.methods.dip.setup.FitSetup`: network, problem, input, precision, layout)
+    and the optimizer of a denoising DIP run at ``size`` px, as DIP builds them."""
     obs = observation("builtin", "astronaut", size)
     method = DIP(obs.task, precision=precision, channels_last=channels_last)
     params = method.resolved_params(obs)
     device = torch.device("cpu")
-    resolved = prec.resolve_precision(precision, device)
-    last = prec.use_channels_last(channels_last, device, resolved)
     problem = DIPProblem.from_observation(obs, params, device)
-    net = method.seeded_network(params, obs.channels, 0, problem.input_channels(params)).train()
-    if last:
-        net = net.to(memory_format=torch.channels_last)
-    generator = torch.Generator().manual_seed(0)
-    z = problem.network_input(params, [generator], device)
-    optimizer = make_optimizer(net.parameters(), float(params["lr"]), device, impl=adam)
-    return net, problem, z, optimizer, resolved, last, float(params["reg_noise_std"])
+    net = method.seeded_network(params, obs.channels, 0, problem.input_channels(params))
+    setup = FitSetup(net, [problem], params, [torch.Generator().manual_seed(0)], device)
+    optimizer = make_optimizer(setup.net.parameters(), float(params["lr"]), device, impl=adam)
+    return setup, optimizer
 
 
-def step(net, problem, z, noise, optimizer, autocast, last: bool, sigma_p: float) -> None:
+def step(setup: FitSetup, optimizer) -> None:
     """One step of the DIP loop (as :func:`dipbench.methods.dip.loop.fit_runs` runs it), phases marked."""
     with record_function("phase:forward"):
         optimizer.zero_grad(set_to_none=True)
-        z_in = z + noise.normal_().mul_(sigma_p)
-        with autocast:
-            raw = net(z_in.contiguous(memory_format=torch.channels_last) if last else z_in)
-        raw = raw.float()
+        raw = setup.forward()  # input perturbation, the network under autocast in its layout
     with record_function("phase:loss"):
-        loss = F.mse_loss(problem.operator(raw), problem.y)
+        loss = setup.data_loss(raw)
     with record_function("phase:backward"):
         loss.backward()
     with record_function("phase:optimizer"):
@@ -103,16 +96,13 @@ def step(net, problem, z, noise, optimizer, autocast, last: bool, sigma_p: float
 
 
 def profile_size(size: int, args: argparse.Namespace) -> dict:
-    net, problem, z, optimizer, precision, last, sigma_p = build(size, args.precision, args.channels_last,
-                                                                 args.adam)
-    autocast = prec.autocast(precision, "cpu")
-    noise = torch.empty_like(z)
+    setup, optimizer = build(size, args.precision, args.channels_last, args.adam)
     for _ in range(args.warmup):
-        step(net, problem, z, noise, optimizer, autocast, last, sigma_p)
+        step(setup, optimizer)
     start = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(args.steps):
-            step(net, problem, z, noise, optimizer, autocast, last, sigma_p)
+            step(setup, optimizer)
     wall = (time.perf_counter() - start) / args.steps
     phases = {p: 0.0 for p in PHASES}
     kinds: dict[str, float] = {}
@@ -123,7 +113,7 @@ def profile_size(size: int, args: argparse.Namespace) -> dict:
         kind = kind_of(event.key)
         kinds[kind] = kinds.get(kind, 0.0) + event.self_cpu_time_total / 1e3 / args.steps
     total = sum(kinds.values())
-    return {"size": size, "precision": precision, "channels_last": last, "adam": adam_impl(optimizer),
+    return {"size": size, "precision": setup.precision, "channels_last": setup.channels_last, "adam": adam_impl(optimizer),
             "wall_ms_per_step_profiled": 1e3 * wall, "phases_ms": phases, "kinds_ms": kinds,
             "kinds_percent": {k: 100 * v / total for k, v in kinds.items()}, "self_total_ms": total}
 

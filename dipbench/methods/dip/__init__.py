@@ -13,7 +13,7 @@ from typing import Any
 
 _EXPORTS = {
     "DIP": ".method", "DIPEarlyStopping": ".method", "fit_fused": ".method",
-    "DIPOutOfMemoryError": ".loop", "DIPProblem": ".loop", "fit": ".loop", "fit_runs": ".loop",
+    "DIPOutOfMemoryError": ".loop", "DIPProblem": ".problem", "fit": ".loop", "fit_runs": ".loop",
     "fuse_networks": ".fused", "SkipNet": ".network",
     "paper_settings": ".settings", "register_dip_settings": ".settings",
 }

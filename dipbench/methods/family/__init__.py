@@ -7,10 +7,11 @@
   the weights, the posterior mean of sampled outputs after a burn-in.
 - :mod:`.zs_n2n`        ZS-N2N (Mansour & Heckel, CVPR 2023): a zero-shot Noise2Noise denoiser.
 
-They share one optimisation loop (:mod:`.loop`: loss buffer on the device, oracle PSNR every ``log_every``
-steps, NaN and divergence checks, the result record), and the DIP-based ones share DIP's network, input,
-per-task settings and tensors (:mod:`.dip_variant`, on top of :mod:`dipbench.methods.dip`). Each method
-module registers itself; ``BUILTIN_MODULES`` in :mod:`dipbench.methods.registry` lists them.
+Each method is its step function on the fitting loop it shares with DIP (:mod:`dipbench.methods.fitting`:
+loss buffer on the device, oracle PSNR every ``log_every`` steps, NaN and divergence checks, the result
+record), and the DIP-based ones share DIP's network, input, per-task settings and per-fit setup
+(:mod:`.dip_variant`, on top of :mod:`dipbench.methods.dip` and its :mod:`~dipbench.methods.dip.setup`).
+Each method module registers itself; ``BUILTIN_MODULES`` in :mod:`dipbench.methods.registry` lists them.
 
 Every method has DIP's ``precision`` switch (:mod:`dipbench.methods.precision`): ``"auto"`` (the default)
 runs bf16 autocast where the hardware has native bf16, with fp32 weights, optimiser state, loss and output

@@ -15,9 +15,9 @@ from ...tasks import Observation, array_to_tensor, task_of
 from .. import precision as prec
 from ..base import Method, Restoration, RunContext
 from ..device import resolve_device
+from ..fitting import finish, run_loop
 from ..params import Rule
 from ..registry import register
-from .loop import finish, run_loop
 
 UPSAMPLE_MODES = ("bilinear", "nearest")
 
@@ -185,7 +185,7 @@ class DeepDecoder(Method):
                         saved.copy_(torch.where(improved, current, saved))
             return loss, image.detach()
 
-        record = run_loop(step, steps=int(p["steps"]), log_every=int(p["log_every"]), gt=gt, device=device,
+        record = run_loop(step, steps=int(p["steps"]), log_every=int(p["log_every"]), gts=[gt], device=device,
                           name="Deep Decoder", desc=f"deep_decoder {obs.task} {obs.image}".strip(),
                           progress=ctx.progress)
         with torch.no_grad():

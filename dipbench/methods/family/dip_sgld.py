@@ -10,11 +10,11 @@ import torch
 from ...errors import ConfigError
 from ...tasks import Observation
 from ..base import Restoration, RunContext
+from ..fitting import finish, run_loop
 from ..params import Rule
 from ..dip.compiled import make_optimizer
 from ..registry import register
 from .dip_variant import DIPFit, DIPVariant
-from .loop import finish, run_loop
 
 #: DIP parameters about the returned image, which SGLD replaces by its posterior mean.
 _OUTPUT_PARAMS = ("output", "final_input", "ema")
@@ -113,7 +113,7 @@ class DIPSGLD(DIPVariant):
                         draw = torch.randn(weight.shape, generator=fit.generator, device=weight.device,
                                            dtype=weight.dtype)
                         weight.add_(draw, alpha=noise_std)
-                out = fit.problem.crop(raw.detach())
+                out = fit.crop(raw.detach())
                 if t > burn_in and t % every == 0:
                     state["sum"] = out.clone() if state["sum"] is None else state["sum"].add_(out)
                     state["count"] += 1
@@ -122,9 +122,10 @@ class DIPSGLD(DIPVariant):
         def posterior_mean():
             return None if state["sum"] is None else state["sum"] / state["count"]
 
-        record = run_loop(step, steps=int(params["steps"]), log_every=int(params["log_every"]), gt=fit.problem.gt,
-                          device=fit.device, name="DIP-SGLD", desc=f"dip_sgld {obs.task} {obs.image}".strip(),
-                          progress=ctx.progress, running=posterior_mean, running_column="psnr_mean")
+        record = run_loop(step, steps=int(params["steps"]), log_every=int(params["log_every"]),
+                          gts=[fit.problem.gt], device=fit.device, name="DIP-SGLD",
+                          desc=f"dip_sgld {obs.task} {obs.image}".strip(), progress=ctx.progress,
+                          running=posterior_mean, running_column="psnr_mean")
         info = {**fit.record(), "samples": state["count"], "weight_noise_std": noise_std,
                 "params_resolved": {k: params[k] for k in ("steps", "lr", "reg_noise_std", "pad_input", "burn_in",
                                                             "sample_every", "param_noise_sigma", "weight_decay")}}

@@ -10,11 +10,11 @@ import torch.nn.functional as F
 
 from ...tasks import Observation
 from ..base import Restoration, RunContext
+from ..fitting import OutputEMA, finish, run_loop
 from ..params import Rule
 from ..dip.compiled import make_optimizer
 from ..registry import register
 from .dip_variant import DIPFit, DIPVariant
-from .loop import finish, run_loop
 
 TV_NORMS = ("isotropic", "anisotropic")
 
@@ -87,8 +87,7 @@ class DIPTV(DIPVariant):
         # DIP's Adam (.compiled: fused where PyTorch has it), so that tv_weight 0 follows DIP step for step
         optimizer = make_optimizer(fit.net.parameters(), float(params["lr"]), fit.device, impl="auto")
         tv_weight, norm, eps = float(params["tv_weight"]), params["tv_norm"], float(params["tv_eps"])
-        ema_weight = None if params["ema"] is None else float(params["ema"])
-        state: dict[str, Any] = {"ema": None}
+        ema = OutputEMA(params["ema"])
 
         def step(i: int):
             optimizer.zero_grad(set_to_none=True)
@@ -98,21 +97,14 @@ class DIPTV(DIPVariant):
                 loss = loss + (tv_weight / raw.numel()) * total_variation(raw, norm, eps)
             loss.backward()
             optimizer.step()
-            with torch.no_grad():
-                out = fit.problem.crop(raw.detach())
-                if ema_weight is not None:
-                    ema = state["ema"]
-                    if ema is None:
-                        state["ema"] = out.clone()
-                    else:
-                        ema.mul_(ema_weight).add_(out, alpha=1.0 - ema_weight)
-            return loss.detach(), out
+            return loss.detach(), fit.crop(raw.detach())
 
-        record = run_loop(step, steps=int(params["steps"]), log_every=int(params["log_every"]), gt=fit.problem.gt,
-                          device=fit.device, name="DIP-TV", desc=f"dip_tv {obs.task} {obs.image}".strip(),
-                          progress=ctx.progress, running=lambda: state["ema"])
-        use_ema = params["output"] == "ema" and state["ema"] is not None
-        image = state["ema"] if use_ema else fit.output(params["final_input"])
+        record = run_loop(step, steps=int(params["steps"]), log_every=int(params["log_every"]),
+                          gts=[fit.problem.gt], device=fit.device, name="DIP-TV",
+                          desc=f"dip_tv {obs.task} {obs.image}".strip(), progress=ctx.progress,
+                          update=lambda i, out: ema.update(out), running=lambda: ema.value)
+        use_ema = params["output"] == "ema" and ema.value is not None
+        image = ema.value if use_ema else fit.final_output(params["final_input"])
         info = {**fit.record(), "params_resolved": self.params_record(params)}
         return finish("DIP-TV", image, fit.problem.gt, record, info, "psnr_ema" if use_ema else "psnr")
 

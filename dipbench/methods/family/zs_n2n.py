@@ -14,9 +14,9 @@ from ...tasks import Observation, array_to_tensor, task_of
 from .. import precision as prec
 from ..base import Method, Restoration, RunContext
 from ..device import resolve_device
+from ..fitting import finish, run_loop
 from ..params import Rule
 from ..registry import register
-from .loop import finish, run_loop
 
 
 def pair_downsample(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,7 +131,7 @@ class ZSN2N(Method):
             scheduler.step()
             return loss.detach(), denoised.detach().float().clamp(0.0, 1.0)
 
-        record = run_loop(step, steps=int(p["steps"]), log_every=int(p["log_every"]), gt=gt, device=device,
+        record = run_loop(step, steps=int(p["steps"]), log_every=int(p["log_every"]), gts=[gt], device=device,
                           name="ZS-N2N", desc=f"zs_n2n {obs.image}".strip(), progress=ctx.progress)
         with torch.no_grad(), autocast:
             result = (y - net(y)).float()
