@@ -51,14 +51,18 @@ def test_fused_network_computes_the_separate_networks():
 @pytest.mark.parametrize("task, params", [("denoise", {}), ("sr", {"scale": 4}), ("inpaint", {})])
 def test_fit_fused_equals_separate_runs(smooth_rgb, task, params):
     """Tolerances: 1e-5, or ten times what the same separate run differs by between one and two threads
-    where a CPU's kernels round more than that (see the next test)."""
+    where a CPU's kernels round more than that (see the next test). For SR the image's tolerance is 2e-3:
+    detail in the downsampler's null space is invisible to the loss, so rounding differences there are
+    never corrected (on a Zen 3 EPYC, AVX2 only, one of the three runs differed by 6.5e-4 in the image
+    while its loss agreed to 1e-6); the loss, which sees everything the fit does, keeps its tolerance."""
     observations = _observations(smooth_rgb, task, **params)
     seeds = [5, 6, 7]
     dip = get_method("dip")
     separate = [_with_threads(1, lambda o=obs, s=seed: dip(task, **TINY).restore(o, RunContext(seed=s)))
                 for obs, seed in zip(observations, seeds)]
     two = _with_threads(2, lambda: dip(task, **TINY).restore(observations[0], RunContext(seed=seeds[0])))
-    atol = max(1e-5, 10 * float(np.abs(two.image - separate[0].image).max()))
+    null_space = 2e-3 if make_task(task, **params).upscales else 1e-5
+    atol = max(null_space, 10 * float(np.abs(two.image - separate[0].image).max()))
     rtol = max(1e-5, 10 * float(np.max(np.abs(two.curve["loss"] / separate[0].curve["loss"] - 1))))
     fused = _with_threads(1, lambda: fit_fused(observations, TINY, seeds=seeds))
     for one, many in zip(separate, fused):
