@@ -11,6 +11,7 @@ Each switch's ``"auto"`` takes its value from DIP's ``environment`` parameter:
 | ``backtrack`` | "off" | "notebook" for the tasks whose notebook has it | denoising.ipynb, restoration.ipynb |
 | ``steps`` | "paper": the paper's text | "notebook": denoising 3000 | denoising.ipynb |
 | ``final_input`` | the task's (Table 1 inpainting: clean z) | Table 1 inpainting: perturbed | restoration.ipynb |
+| ``conv_backend`` | "auto": NNPACK's Winograd on AVX2 CPUs in fp32 (:mod:`.nnpack`) | "torch": PyTorch's own | their code calls ``nn.Conv2d`` |
 
 ``steps`` also takes "paper" or "notebook" by name (or a number) whatever the environment.
 """
@@ -36,8 +37,10 @@ NOTEBOOKS: dict[str, dict[str, Any]] = {
 
 #: The switches' values in each environment where no task's notebook says otherwise.
 _BASE = {
-    "current": {"tf32": "auto", "bn_init": "default", "align_corners": False, "backtrack": "off"},
-    "authors": {"tf32": False, "bn_init": "uniform", "align_corners": True, "backtrack": "off"},
+    "current": {"tf32": "auto", "bn_init": "default", "align_corners": False, "backtrack": "off",
+                "conv_backend": "auto"},
+    "authors": {"tf32": False, "bn_init": "uniform", "align_corners": True, "backtrack": "off",
+                "conv_backend": "torch"},
 }
 
 SWITCHES = tuple(_BASE["current"])

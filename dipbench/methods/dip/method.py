@@ -16,6 +16,9 @@ Speed options:
   compile        false (default) | true: torch.compile (inductor) the network | "reduce-overhead": the same
                  with CUDA graphs on CUDA (:mod:`.compiled`; on the 2-core EPYC it compiled for 70 s and ran
                  the 128 px step 15% slower, so it is off); a failed compile runs eagerly, recorded.
+  conv_backend   "auto" (default) | "nnpack" | "torch" (:mod:`.nnpack`): the 3x3 convolutions of an fp32,
+                 channels-first, eager fit on a CPU without AVX-512 through NNPACK's Winograd kernels (same
+                 convolution, rounding ~1e-5 of the range), PyTorch's own elsewhere; recorded.
   cudnn.benchmark is switched on for CUDA devices.
 
 The authors' environment (docs/protocol.md section 10, :mod:`.environment`): ``environment: authors``
@@ -45,6 +48,7 @@ from .architectures import ARCHITECTURES, layout, min_side, scale_count
 from .early_stopping import es_settings
 from .fused import fuse_networks
 from .inputs import INPUT_KINDS
+from . import nnpack
 from .loop import DIPProblem, fit, fit_runs
 from .network import BN_INITS, SkipNet
 from .settings import paper_settings
@@ -94,7 +98,7 @@ class DIP(Method):
         "ema": 0.99, "channels": "auto", "skip_channels": "auto", "scales": "auto", "log_every": 50,
         "environment": "current", "tf32": "auto", "bn_init": "auto", "align_corners": "auto", "backtrack": "auto",
         "precision": "auto", "checkpointing": False, "channels_last": "auto", "compile": False,
-        "early_stopping": None,
+        "conv_backend": "auto", "early_stopping": None,
     }
     smoke = {"steps": 6, "channels": 8, "scales": 3, "log_every": 2, "input_depth": 4}
     param_rules = {
@@ -121,6 +125,7 @@ class DIP(Method):
         "precision": Rule(str, choices=prec.PRECISIONS),
         "channels_last": Rule(bool, literals=("auto",)),
         "compile": Rule(bool, literals=("reduce-overhead",)),
+        "conv_backend": Rule(str, choices=nnpack.BACKENDS),
         "early_stopping": Rule(None),
     }
 
@@ -136,8 +141,9 @@ class DIP(Method):
         paper = paper_settings(obs.task, obs.task_params)
         params = env.resolve(self.params, obs.task, paper)  # the environment's switches, named step counts
         params = {k: (paper[k] if v == "auto" and k in paper else v) for k, v in params.items()}
+        device_resolved = ("channels_last", "precision", "tf32", "conv_backend")  # resolved per fit, by device
         unresolved = sorted(k for k, v in params.items()
-                            if v == "auto" and k not in ("channels_last", "precision", "tf32", *NETWORK_SHAPE))
+                            if v == "auto" and k not in (*device_resolved, *NETWORK_SHAPE))
         if unresolved:
             raise ConfigError(f"{self.name}: the {obs.task} task has no DIP paper setting for "
                               f"{', '.join(unresolved)}; give them explicitly (or register the task's with "

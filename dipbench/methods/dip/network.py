@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from . import nnpack
 from .padding import reflection_pad2d
 
 BN_INITS = ("default", "uniform")
@@ -79,7 +80,8 @@ class Conv2d(nn.Conv2d):
 
     PyTorch runs single-threaded 1x1 convolutions through a channels-first kernel, copying channels-last
     tensors there and back; as ``F.linear`` on the (N, H, W, C) view it needs no copy. Channels-first
-    inputs (the default) take ``nn.Conv2d``'s path unchanged.
+    inputs take ``nn.Conv2d``'s path, its 3x3 convolutions through NNPACK where the network's
+    ``conv_backend`` is "nnpack" (:mod:`.nnpack`).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,11 +92,20 @@ class Conv2d(nn.Conv2d):
             return F.linear(x.permute(0, 2, 3, 1), weight, self.bias).permute(0, 3, 1, 2)
         return super().forward(x)
 
+    #: "torch" (PyTorch's convolution) or "nnpack" (:mod:`.nnpack`, where it applies); set per network by
+    #: :func:`.nnpack.set_conv_backend`
+    conv_backend = "torch"
+
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        padding = self.padding
         if self.padding_mode == "reflect":  # the same padding, with a faster backward (.padding)
-            return F.conv2d(reflection_pad2d(x, self._reversed_padding_repeated_twice), weight, bias,
-                            self.stride, 0, self.dilation, self.groups)
-        return super()._conv_forward(x, weight, bias)
+            x, padding = reflection_pad2d(x, self._reversed_padding_repeated_twice), (0, 0)
+        elif self.padding_mode != "zeros":
+            return super()._conv_forward(x, weight, bias)
+        if self.conv_backend == "nnpack" and nnpack.applies(x, weight, self.stride, self.dilation, self.groups,
+                                                            padding):
+            return nnpack.conv2d(x, weight, bias, padding)
+        return F.conv2d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
 
 
 class _ChannelsLastGrad(torch.autograd.Function):

@@ -2,11 +2,11 @@
 step that it owns: the perturbed input, the forward pass, the data term and the final output.
 
 One setup serves K runs fused into one network of grouped convolutions (:mod:`.fused`; K = 1 alone). It
-resolves the precision (:mod:`dipbench.methods.precision`: bf16 autocast or fp32) and the channels-last
-layout, puts the network on the device in training mode (BatchNorm with the image's statistics, also for
-the final output) and in that layout, switches cudnn.benchmark on for CUDA, and draws each run's fixed
-input z from its own generator. Each step then draws each run's perturbation N(0, sigma_p^2) from the same
-generator. The random draws come in DIP's order: the network's weights (from ``torch.manual_seed(seed)``,
+resolves the precision (:mod:`dipbench.methods.precision`: bf16 autocast or fp32), the channels-last
+layout and the convolution backend (:mod:`.nnpack`), puts the network on the device in training mode
+(BatchNorm with the image's statistics, also for the final output) and in that layout, switches
+cudnn.benchmark on for CUDA, and draws each run's fixed input z from its own generator. Each step then
+draws each run's perturbation N(0, sigma_p^2) from the same generator. The random draws come in DIP's order: the network's weights (from ``torch.manual_seed(seed)``,
 before the setup), then z, then one perturbation per step, so a DIP-based method whose extra terms are off
 follows DIP's trajectory exactly.
 """
@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from .. import precision as prec
 from ..fitting import per_run
+from . import nnpack
 from .problem import DIPProblem
 
 
@@ -27,9 +28,10 @@ class FitSetup:
     """The tensors and switches of one fit of K = ``len(problems)`` runs; run k draws from ``generators[k]``.
 
     ``net``: the (fused) network, moved to ``device`` here. Attributes: ``net``, ``problems``, ``runs``,
-    ``precision`` ("fp32" | "bf16", resolved), ``channels_last`` (bool), ``autocast`` (the precision's
-    context), ``z`` (1, K * depth, H, W), ``z_in`` (the last perturbed input, z before the first step),
-    ``sigma_p`` (perturbation std, in input units; 0 = none).
+    ``precision`` ("fp32" | "bf16", resolved), ``channels_last`` (bool), ``conv_backend`` ("nnpack" |
+    "torch", resolved: :mod:`.nnpack`), ``autocast`` (the precision's context), ``z`` (1, K * depth, H, W),
+    ``z_in`` (the last perturbed input, z before the first step), ``sigma_p`` (perturbation std, in input
+    units; 0 = none).
     """
 
     def __init__(self, net: torch.nn.Module, problems: Sequence[DIPProblem], params: dict[str, Any],
@@ -38,7 +40,10 @@ class FitSetup:
         self.runs = len(self.problems)
         self.precision = prec.resolve_precision(params["precision"], device)
         self.channels_last = prec.use_channels_last(params.get("channels_last", "auto"), device, self.precision)
+        self.conv_backend = nnpack.resolve_conv_backend(params.get("conv_backend", "auto"), device, self.precision,
+                                                        self.channels_last, bool(params.get("compile", False)))
         net = net.to(device)
+        nnpack.set_conv_backend(net, self.conv_backend)
         net.train()  # BatchNorm uses the image's statistics, also for the final output
         if self.channels_last:
             net = net.to(memory_format=torch.channels_last)
@@ -91,8 +96,10 @@ class FitSetup:
             return self.crop(self.net(z)).float()
 
     def record(self) -> dict[str, Any]:
-        """The run record's fields of the setup: ``precision``, ``device``, ``channels_last``."""
-        return {"precision": self.precision, "device": str(self.device), "channels_last": self.channels_last}
+        """The run record's fields of the setup: ``precision``, ``device``, ``channels_last``,
+        ``conv_backend``."""
+        return {"precision": self.precision, "device": str(self.device), "channels_last": self.channels_last,
+                "conv_backend": self.conv_backend}
 
 
 def total_loss(run_losses: Sequence[torch.Tensor]) -> torch.Tensor:
