@@ -49,7 +49,7 @@ def test_applies_only_where_measured_and_possible():
     x = torch.zeros(1, 8, 34, 34)
     w = torch.zeros(8, 8, 3, 3)
     assert nnpack.applies(x, w, (1, 1), (1, 1), 1, (0, 0))
-    assert not nnpack.applies(torch.zeros(1, 8, 33, 33), w, (1, 1), (1, 1), 1, (0, 0))  # 31 px < MIN_SIDE
+    assert not nnpack.applies(torch.zeros(1, 8, 33, 33), w, (1, 1), (1, 1), 1, (0, 0))  # 31 px < 32 px
     assert not nnpack.applies(x, w, (2, 2), (1, 1), 1, (0, 0))  # stride
     assert not nnpack.applies(x, torch.zeros(8, 4, 3, 3), (1, 1), (1, 1), 2, (0, 0))  # grouped (fused runs)
     assert not nnpack.applies(x, torch.zeros(8, 8, 5, 5), (1, 1), (1, 1), 1, (2, 2))  # not 3x3
@@ -57,6 +57,13 @@ def test_applies_only_where_measured_and_possible():
     assert not nnpack.applies(x.contiguous(memory_format=torch.channels_last), w, (1, 1), (1, 1), 1, (0, 0))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not nnpack.applies(x, w, (1, 1), (1, 1), 1, (0, 0))
+    threads = torch.get_num_threads()
+    try:  # on more threads, from 128 px only (where two threads measured faster)
+        torch.set_num_threads(2)
+        assert not nnpack.applies(torch.zeros(1, 8, 66, 66), w, (1, 1), (1, 1), 1, (0, 0))
+        assert nnpack.applies(torch.zeros(1, 8, 130, 130), w, (1, 1), (1, 1), 1, (0, 0))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_auto_picks_nnpack_only_for_eager_fp32_channels_first_cpu_fits_without_avx512(monkeypatch):
@@ -65,6 +72,13 @@ def test_auto_picks_nnpack_only_for_eager_fp32_channels_first_cpu_fits_without_a
     monkeypatch.setattr(nnpack, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
     assert nnpack.resolve_conv_backend("auto", cpu, "fp32", False, False) == "nnpack"
     assert nnpack.resolve_conv_backend("torch", cpu, "fp32", False, False) == "torch"
+    threads = torch.get_num_threads()
+    try:  # not measured on more than two threads: PyTorch's there, unless asked for
+        torch.set_num_threads(nnpack.MAX_AUTO_THREADS + 1)
+        assert nnpack.resolve_conv_backend("auto", cpu, "fp32", False, False) == "torch"
+        assert nnpack.resolve_conv_backend("nnpack", cpu, "fp32", False, False) == "nnpack"
+    finally:
+        torch.set_num_threads(threads)
     for args in ((cuda, "fp32", False, False), (cpu, "bf16", False, False), (cpu, "fp32", True, False),
                  (cpu, "fp32", False, True)):
         assert nnpack.resolve_conv_backend("auto", *args) == "torch", args

@@ -14,7 +14,9 @@ whole 128 px DIP step 1.37x (benchmarks/README.md).
 :func:`resolve_conv_backend` decides where it runs (``conv_backend: auto``), :func:`set_conv_backend`
 switches a network's convolutions, :func:`applies` is the per-call test: fp32 CPU tensors outside
 autocast, channels-first contiguous, one group, stride 1, no dilation, a 3 x 3 kernel and an output of at
-least :data:`MIN_SIDE` px on each side (below it NNPACK's fixed cost outweighs the saving: 0.72x at 16 px).
+least :func:`min_side` px on each side: 32 px on one thread (NNPACK's fixed cost outweighs the saving
+below it: 0.65x at 16 px), 128 px on more (NNPACK splits small images poorly between threads: on two,
+0.44-0.79x at 32 px, 0.89-1.39x at 64 px, whole 64 px steps 226 vs 164 ms).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from ...provenance import cpu_flags
 
 #: the choices of the ``conv_backend`` parameter: "torch" is PyTorch's own (oneDNN, cuDNN)
 BACKENDS = ("auto", "nnpack", "torch")
-#: the smallest output side (px) convolved through NNPACK (measured crossover between 16 and 32 px)
-MIN_SIDE = 32
+#: the smallest output side (px) convolved through NNPACK on one thread and on more (measured crossovers:
+#: between 16 and 32 px on one thread, between 64 and 128 px on two; benchmarks/conv_backends.py)
+MIN_SIDE_ONE_THREAD, MIN_SIDE_THREADS = 32, 128
+#: ``auto`` takes NNPACK up to this many torch threads (the most it was measured faster on)
+MAX_AUTO_THREADS = 2
 
 
 @functools.cache
@@ -43,7 +48,8 @@ def available() -> bool:
 def resolve_conv_backend(setting: str, device: torch.device, precision: str, channels_last: bool,
                          compiled: bool) -> str:
     """``"nnpack"`` or ``"torch"``. ``auto``: NNPACK for fp32, channels-first, eager fits on a CPU
-    without AVX-512 where NNPACK is available (where it was measured faster); PyTorch's everywhere else.
+    without AVX-512 where NNPACK is available, on at most :data:`MAX_AUTO_THREADS` torch threads (where it
+    was measured faster); PyTorch's everywhere else.
     An explicit ``nnpack`` where it cannot run (not a CPU, bf16, channels-last, no NNPACK) is refused."""
     if setting not in BACKENDS:
         raise ConfigError(f"conv_backend must be one of {', '.join(BACKENDS)}, not {setting!r}")
@@ -56,7 +62,8 @@ def resolve_conv_backend(setting: str, device: torch.device, precision: str, cha
                               f"has NNPACK (here: device {device}, precision {precision}, channels_last "
                               f"{channels_last}, NNPACK {'available' if available() else 'unavailable'})")
         return "nnpack"
-    return "nnpack" if usable and not compiled and "avx512f" not in cpu_flags() else "torch"
+    measured = not compiled and "avx512f" not in cpu_flags() and torch.get_num_threads() <= MAX_AUTO_THREADS
+    return "nnpack" if usable and measured else "torch"
 
 
 def set_conv_backend(net: torch.nn.Module, backend: str) -> None:
@@ -75,7 +82,12 @@ def applies(x: torch.Tensor, weight: torch.Tensor, stride, dilation, groups: int
         return False
     out_h = x.shape[2] + 2 * padding[0] - 2
     out_w = x.shape[3] + 2 * padding[1] - 2
-    return min(out_h, out_w) >= MIN_SIDE
+    return min(out_h, out_w) >= min_side(torch.get_num_threads())
+
+
+def min_side(threads: int) -> int:
+    """The smallest output side (px) convolved through NNPACK on ``threads`` torch threads."""
+    return MIN_SIDE_ONE_THREAD if threads <= 1 else MIN_SIDE_THREADS
 
 
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding) -> torch.Tensor:
@@ -117,5 +129,5 @@ class _NNPACKConv2d(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None
 
 
-__all__ = ["BACKENDS", "MIN_SIDE", "applies", "available", "conv2d", "resolve_conv_backend",
-           "set_conv_backend"]
+__all__ = ["BACKENDS", "MAX_AUTO_THREADS", "applies", "available", "conv2d", "resolve_conv_backend",
+           "min_side", "set_conv_backend"]
