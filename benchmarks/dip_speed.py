@@ -71,7 +71,7 @@ from dipbench.methods import precision as prec  # noqa: E402
 from dipbench.methods import RunContext, get_method  # noqa: E402
 from dipbench.methods import resolve_device  # noqa: E402
 from dipbench.methods.dip import DIP, DIPProblem  # noqa: E402
-from dipbench.methods.dip import fit_fused  # noqa: E402
+from dipbench.methods.dip import fit_fused, nnpack  # noqa: E402
 from dipbench.metrics import psnr  # noqa: E402
 from dipbench.pipeline.plan import ObservationSpec  # noqa: E402
 from dipbench.pipeline.jobs import make_observation  # noqa: E402
@@ -230,7 +230,8 @@ def _rss_kb(field: str) -> int | None:
 
 
 def fast_params(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
-    params = {"precision": args.precision, "channels_last": args.channels_last, "compile": args.compile}
+    params = {"precision": args.precision, "channels_last": args.channels_last, "compile": args.compile,
+              "conv_backend": args.conv_backend}
     params.update(extra)
     return params
 
@@ -254,7 +255,8 @@ def speed_at(args: argparse.Namespace, device: torch.device, size: int, steps: i
             rows.append({"path": path, "seed": seed, "seconds": run["seconds"], "psnr": run["psnr"],
                          "cpu_seconds": run["cpu_seconds"], "peak_mb": memory.peak_mb,
                          "precision": run.get("info", {}).get("precision", "fp32"),
-                         "channels_last": run.get("info", {}).get("channels_last", False)})
+                         "channels_last": run.get("info", {}).get("channels_last", False),
+                         "conv_backend": run.get("info", {}).get("conv_backend", "torch")})
             print(f"  {path:9s} seed {seed}: {run['seconds']:7.2f} s  {steps / run['seconds']:6.3f} steps/s  "
                   f"PSNR {run['psnr']:.3f} dB  peak {_fmt_mb(memory.peak_mb)}", flush=True)
     flops = flops_per_step(obs, fast)
@@ -278,6 +280,7 @@ def speed_at(args: argparse.Namespace, device: torch.device, size: int, steps: i
             "fraction_of_peak": gflops / peak if peak else None,
             "peak_mb": max((r["peak_mb"] for r in mine if r["peak_mb"] is not None), default=None),
             "precision": mine[0]["precision"], "channels_last": mine[0]["channels_last"],
+            "conv_backend": mine[0]["conv_backend"],
         }
     summary["speedup"] = summary["reference"]["mean_seconds"] / summary["dipbench"]["mean_seconds"]
     # process CPU time: on a shared machine what the runs computed, without their time waiting for a core
@@ -289,11 +292,15 @@ def speed_at(args: argparse.Namespace, device: torch.device, size: int, steps: i
         frac = f"{100 * s['fraction_of_peak']:.0f}% of est. peak {s['peak_gflops_est']:.0f}" if s["fraction_of_peak"] else "peak unknown"
         print(f"{path:9s}: {s['steps_per_s']:.3f} steps/s, {s['gflops']:.1f} GFLOP/s ({frac}), peak memory "
               f"{_fmt_mb(s['peak_mb'])}, mean final PSNR {s['psnr_mean']:.3f} dB "
-              f"[{s['precision']}{', channels_last' if s['channels_last'] else ''}]")
+              f"[{s['precision']}{', channels_last' if s['channels_last'] else ''}, conv {s['conv_backend']}]")
     for path in ("reference", "dipbench"):
         print(f"peak estimate ({summary[path]['precision']}): {summary[path]['peak_note']}")
     print(f"speedup {summary['speedup']:.3f} in wall time, {summary['speedup_cpu_time']:.3f} in process CPU time "
           "(the two differ when other processes share the cores)")
+    if summary["dipbench"]["conv_backend"] == "nnpack":
+        print("dipbench's GFLOP/s count a direct convolution's operations: its 3x3 convolutions ran through "
+              "NNPACK's Winograd kernels, which do fewer (so its fraction of peak can exceed what a direct "
+              "convolution can reach)")
     print(f"{flops / 1e9:.1f} GFLOP per step at {size}x{size}; PSNR gap within 0.1 dB: "
           f"{summary['keeps_numbers']}")
     if "fixed_work" in summary:
@@ -352,9 +359,11 @@ def fixed_work(obs: Observation, fast: dict[str, Any], seeds: list[int], device:
 
 
 #: ``--mode variants``: name -> loop parameters that differ from dipbench's default (``adam`` and
-#: ``compile`` are the loop's switches, :mod:`dipbench.methods.dip.compiled`).
+#: ``compile`` are the loop's switches, :mod:`dipbench.methods.dip.compiled`; ``conv_backend``
+#: :mod:`dipbench.methods.dip.nnpack`).
 VARIANTS = {"default": {}, "adam-fused": {"adam": "fused"}, "adam-loop": {"adam": "loop"}, "adam-foreach": {"adam": "foreach"},
-            "compile": {"compile": True}, "fp32": {"precision": "fp32"}}
+            "compile": {"compile": True}, "fp32": {"precision": "fp32"},
+            "conv-torch": {"conv_backend": "torch"}, "conv-nnpack": {"conv_backend": "nnpack"}}
 
 
 def variant_run(obs: Observation, params: dict[str, Any], loop: dict[str, Any], seed: int,
@@ -704,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto", choices=list(prec.PRECISIONS), help="dipbench's precision")
     parser.add_argument("--channels-last", default="auto", type=_auto_bool, help="auto | true | false")
     parser.add_argument("--compile", action="store_true", help="torch.compile dipbench's network")
+    parser.add_argument("--conv-backend", default="auto", choices=list(nnpack.BACKENDS),
+                        help="dipbench's 3x3 convolutions (dipbench/methods/dip/nnpack.py)")
     parser.add_argument("--checkpointing", action="store_true", help="(memory-child) activation checkpointing")
     parser.add_argument("--log-every", type=int, default=10, help="ttq/es: oracle/timing period of dipbench")
     parser.add_argument("--es-window", type=int, default=100)

@@ -34,7 +34,7 @@ import torch  # noqa: E402
 from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
 
 from dipbench.methods import precision as prec  # noqa: E402
-from dipbench.methods.dip import DIP, DIPProblem  # noqa: E402
+from dipbench.methods.dip import DIP, DIPProblem, nnpack  # noqa: E402
 from dipbench.methods.dip.compiled import ADAM_IMPLS, adam_impl, make_optimizer  # noqa: E402
 from dipbench.methods.dip.setup import FitSetup  # noqa: E402
 
@@ -68,11 +68,11 @@ def kind_of(name: str) -> str:
     return "other"
 
 
-def build(size: int, precision: str, channels_last, adam: str = "auto"):
+def build(size: int, precision: str, channels_last, adam: str = "auto", conv_backend: str = "auto"):
     """The setup (:class:`~dipbench.methods.dip.setup.FitSetup`: network, problem, input, precision, layout)
     and the optimizer of a denoising DIP run at ``size`` px, as DIP builds them."""
     obs = observation("builtin", "astronaut", size)
-    method = DIP(obs.task, precision=precision, channels_last=channels_last)
+    method = DIP(obs.task, precision=precision, channels_last=channels_last, conv_backend=conv_backend)
     params = method.resolved_params(obs)
     device = torch.device("cpu")
     problem = DIPProblem.from_observation(obs, params, device)
@@ -96,7 +96,7 @@ def step(setup: FitSetup, optimizer) -> None:
 
 
 def profile_size(size: int, args: argparse.Namespace) -> dict:
-    setup, optimizer = build(size, args.precision, args.channels_last, args.adam)
+    setup, optimizer = build(size, args.precision, args.channels_last, args.adam, args.conv_backend)
     for _ in range(args.warmup):
         step(setup, optimizer)
     start = time.perf_counter()
@@ -113,7 +113,8 @@ def profile_size(size: int, args: argparse.Namespace) -> dict:
         kind = kind_of(event.key)
         kinds[kind] = kinds.get(kind, 0.0) + event.self_cpu_time_total / 1e3 / args.steps
     total = sum(kinds.values())
-    return {"size": size, "precision": setup.precision, "channels_last": setup.channels_last, "adam": adam_impl(optimizer),
+    return {"size": size, "precision": setup.precision, "channels_last": setup.channels_last,
+            "conv_backend": setup.conv_backend, "adam": adam_impl(optimizer),
             "wall_ms_per_step_profiled": 1e3 * wall, "phases_ms": phases, "kinds_ms": kinds,
             "kinds_percent": {k: 100 * v / total for k, v in kinds.items()}, "self_total_ms": total}
 
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto", choices=list(prec.PRECISIONS))
     parser.add_argument("--channels-last", default="auto", type=lambda v: v if v == "auto" else v == "true")
     parser.add_argument("--adam", default="auto", choices=list(ADAM_IMPLS))
+    parser.add_argument("--conv-backend", default="auto", choices=list(nnpack.BACKENDS))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json")
     args = parser.parse_args(argv)
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         phases = "  ".join(f"{p} {row['phases_ms'][p]:.1f}" for p in PHASES)
         print(f"{size} px [{row['precision']}{', channels_last' if row['channels_last'] else ''}"
-              f", Adam {row['adam']}]: {row['wall_ms_per_step_profiled']:.1f} ms/step "
+              f", conv {row['conv_backend']}, Adam {row['adam']}]: {row['wall_ms_per_step_profiled']:.1f} ms/step "
               f"(profiled); phases ms: {phases}")
         for kind, ms in sorted(row["kinds_ms"].items(), key=lambda kv: -kv[1]):
             print(f"    {kind:14s} {ms:8.1f} ms  {row['kinds_percent'][kind]:5.1f}%")
