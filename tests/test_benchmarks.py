@@ -175,3 +175,22 @@ def datasets_builtin_images() -> list[str]:
     from dipbench.datasets import registry
 
     return registry.image_names("builtin")
+
+
+def test_conv_backends_prints_the_hardware_and_a_ratio_per_shape(monkeypatch, capsys):
+    from dipbench.methods.dip import nnpack
+
+    conv_backends = _load("conv_backends")
+    monkeypatch.setattr(conv_backends, "SHAPES", [(6, 8, 32), (8, 8, 16)])
+    status = conv_backends.main(["--repeats", "1"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("hardware: cpu")
+    if not nnpack.available():
+        assert status == 2 and "no usable NNPACK" in lines[-1]
+        return
+    assert status == 0
+    assert re.match(r"  6 ->   8 at  32 px: torch +\d+\.\d\d ms  nnpack +\d+\.\d\d ms  \d+\.\d\dx  "
+                    r"\(largest relative difference \d\.\de-\d\d\)", lines[1]), lines[1]
+    # the relative difference printed is Winograd's rounding, not a wrong convolution
+    assert all(float(line.rsplit(" ", 1)[1].rstrip(")")) < 1e-4 for line in lines[1:3])
+    assert re.fullmatch(r"all shapes: torch \d+\.\d ms, nnpack \d+\.\d ms: \d+\.\d\dx", lines[-1]), lines[-1]
