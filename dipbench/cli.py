@@ -288,7 +288,7 @@ def cmd_job_evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("job evaluate: give one --out per --protocol")
     for protocol, out in zip(args.protocol, args.out):
         record = evaluate(args.obs, args.restored, args.record, protocol, out)
-        score = f"PSNR {record['psnr']:.2f} dB ({protocol})" if record["reference"] else "no ground truth, not scored"
+        score = f"{scores_text(record)} ({protocol})" if record["reference"] else "no ground truth, not scored"
         print(f"{record.get('label', record['method'])} {record['dataset']}/{record['image']}: {score}")
     return 0
 

@@ -50,6 +50,21 @@ def test_registering_a_taken_or_bad_name_is_an_error():
         register_metric(Metric("My Metric", MetricFacts("x", "", 2, True), lambda s: 0.0))
     with pytest.raises(ConfigError, match="record column"):
         register_metric(Metric("runtime_s", MetricFacts("x", "", 2, True), lambda s: 0.0))
+    with pytest.raises(ConfigError, match="needs a compute function"):
+        register_metric(Metric("blank", MetricFacts("x", "", 2, True)))
+
+
+def test_a_protocol_returns_its_named_metrics_and_one_that_does_not_is_refused(monkeypatch):
+    from dipbench.errors import ConfigError
+    from dipbench.metrics import protocols
+
+    _, obs = _inpainting()
+    own = protocols._PROTOCOLS["dip_paper"](obs.gt, obs.gt * 0.9, False, None, protocols.Box(0, 0, 24, 24))
+    assert set(own) == {"psnr", "ssim"} == set(registry.PROTOCOL_METRICS)
+    assert score(obs.gt, obs.gt * 0.9, "inpaint")["psnr"] == own["psnr"]
+    monkeypatch.setitem(protocols._PROTOCOLS, "psnr_only", lambda gt, pred, *rest: {"psnr": 30.0})
+    with pytest.raises(ConfigError, match=r"protocol 'psnr_only' returned \['psnr'\], not \['psnr', 'ssim'\]"):
+        score(obs.gt, obs.gt, "inpaint", "psnr_only")
 
 
 @pytest.fixture

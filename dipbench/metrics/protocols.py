@@ -30,10 +30,11 @@ from ..imaging.geometry import Box, center_box, paste
 from ..imaging.io import as_hwc
 from ..tasks import get_task_class
 from .measures import psnr, ssim
-from .registry import Scored, extra_scores
+from .registry import PROTOCOL_METRICS, Scored, extra_scores
 
-#: A protocol: (ground truth, prediction on ``target``, upscaling task?, scale, target) -> (PSNR dB, SSIM).
-ProtocolFunction = Callable[[np.ndarray, np.ndarray, bool, "int | None", Box], "tuple[float, float]"]
+#: A protocol: (ground truth, prediction on ``target``, upscaling task?, scale, target) -> its named metrics,
+#: ``{"psnr": dB, "ssim": float}`` (the registry's protocol-owned metrics, :mod:`.registry`).
+ProtocolFunction = Callable[[np.ndarray, np.ndarray, bool, "int | None", Box], "dict[str, float]"]
 _PROTOCOLS: dict[str, ProtocolFunction] = {}
 
 
@@ -105,9 +106,11 @@ def score(
     if mask is not None and as_hwc(mask).shape[:2] != gt.shape[:2]:
         raise ImageError(f"the mask is {as_hwc(mask).shape[1]}x{as_hwc(mask).shape[0]} px, the ground truth "
                          f"{gt.shape[1]}x{gt.shape[0]} px: they must match")
-    psnr_db, ssim_value = _PROTOCOLS[protocol](gt, pred, upscales, scale, target)
+    own = _PROTOCOLS[protocol](gt, pred, upscales, scale, target)
+    if set(own) != set(PROTOCOL_METRICS):
+        raise ConfigError(f"metric protocol {protocol!r} returned {sorted(own)}, not {list(PROTOCOL_METRICS)}")
     extra = extra_scores(Scored(gt, pred, target, upscales, scale, protocol, None if mask is None else as_hwc(mask)))
-    return {"psnr": psnr_db, "ssim": ssim_value, **extra, "protocol": protocol}
+    return {**{name: float(own[name]) for name in PROTOCOL_METRICS}, **extra, "protocol": protocol}
 
 
 @register_protocol("dip_paper")
@@ -120,7 +123,7 @@ def _dip_paper(gt, pred, upscales, scale, target):
         a, b = rgb_to_y(region.slice(gt)), rgb_to_y(region.slice(canvas))
     else:
         a, b = target.slice(gt), pred
-    return psnr(a, b, 1.0), ssim(a, b, 1.0)
+    return {"psnr": psnr(a, b, 1.0), "ssim": ssim(a, b, 1.0)}
 
 
 @register_protocol("basicsr")
@@ -131,7 +134,7 @@ def _basicsr(gt, pred, upscales, scale, target):
         border = scale
         gt8, pred8 = gt8[border:-border, border:-border], pred8[border:-border, border:-border]
         gt8, pred8 = rgb_to_y(gt8 / 255.0) * 255.0, rgb_to_y(pred8 / 255.0) * 255.0
-    return psnr(gt8, pred8, 255.0), ssim(gt8, pred8, 255.0)
+    return {"psnr": psnr(gt8, pred8, 255.0), "ssim": ssim(gt8, pred8, 255.0)}
 
 
 def _contains(outer: Box, inner: Box) -> bool:

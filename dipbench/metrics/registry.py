@@ -53,6 +53,10 @@ _METRICS: dict[str, Metric] = {
 }
 
 
+#: The metrics every protocol computes itself (``compute`` None), in record order.
+PROTOCOL_METRICS = tuple(name for name, metric in _METRICS.items() if metric.compute is None)
+
+
 def register_metric(metric: Metric) -> Metric:
     """Add ``metric`` to the registry (returned, so a module can keep it); a name that is taken by another
     metric, or is not a plain lower-case identifier, is an error."""
@@ -63,6 +67,9 @@ def register_metric(metric: Metric) -> Metric:
         raise ConfigError(f"metric {metric.name!r} is registered twice")
     if metric.name in COLUMN_FACTS:
         raise ConfigError(f"metric name {metric.name!r} is a record column already")
+    if metric.compute is None:
+        raise ConfigError(f"metric {metric.name!r} needs a compute function (only the protocols' own "
+                          f"{', '.join(PROTOCOL_METRICS)} have none)")
     _METRICS[metric.name] = metric
     return metric
 
@@ -79,7 +86,7 @@ def metric_names() -> list[str]:
 
 
 def extra_scores(scored: Scored) -> dict[str, float]:
-    """The value of every registered metric other than PSNR and SSIM that applies to ``scored``."""
+    """The value of every registered metric other than the protocols' own that applies to ``scored``."""
     values = {}
     for metric in metrics():
         if metric.compute is not None:

@@ -23,6 +23,7 @@ from ..imaging.io import read_image, write_png
 from ..imaging.geometry import center_box
 from ..imaging.resize import square_resize
 from ..metrics import score
+from ..metrics.registry import PROTOCOL_METRICS
 from ..provenance import run_provenance
 from ..seeding import derive_seed
 from .integrity import check_restored, vouch
@@ -194,7 +195,7 @@ def evaluate(obs_path: str | os.PathLike, restored: str | os.PathLike, run_json:
     check_restored(restored, record, run_json)  # a damaged image is refused; the next plan redoes its run
     pred = read_image(restored, "to_rgb" if obs.channels == 3 else "to_gray")
     if obs.gt is None:
-        metrics = {"psnr": float("nan"), "ssim": float("nan"), "protocol": protocol}
+        metrics = {**{name: float("nan") for name in PROTOCOL_METRICS}, "protocol": protocol}
     else:
         metrics = score(obs.gt, pred, obs.task, protocol, scale=obs.task_params.get("scale"), target=obs.target,
                         mask=obs.mask)
