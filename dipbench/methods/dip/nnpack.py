@@ -8,8 +8,8 @@ only, so this module gives it a backward: the input's gradient is the "full" con
 gradient with the flipped, transposed kernel (again through NNPACK); the weight's gradient is a forward
 convolution of the input's channels with the gradient's (oneDNN's forward kernel, faster on these shapes
 than its weight-gradient kernel); the bias's is the gradient's sum. On a 2-core AVX2 EPYC (Zen 3), one
-thread, the 132 -> 128 channel convolution at 128 x 128 px ran forward + backward 1.87x faster, and a
-whole 128 px DIP step 1.37x (benchmarks/README.md).
+thread, the 132 -> 128 channel convolution at 128 x 128 px ran forward + backward 1.94x faster
+(benchmarks/conv_backends.py), and a whole 128 px DIP step 1.37x (benchmarks/README.md).
 
 :func:`resolve_conv_backend` decides where it runs (``conv_backend: auto``), :func:`set_conv_backend`
 switches a network's convolutions, :func:`applies` is the per-call test: fp32 CPU tensors outside
