@@ -1,7 +1,7 @@
 """Every task's forward model against the degradation that made its observation, for every registered
 task and the parameter choices that change the physics: ``operator(gt)`` equals the noiseless observation
-to float tolerance (the residual is the task's declared noise), or the task declares the mismatch
-(``Task.forward_mismatch``) and its size is pinned here."""
+to float tolerance (a noisy task's also with its noise switched off, and its residual is the declared
+noise), or the task declares the mismatch (``Task.forward_mismatch``) and its size is pinned here."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,8 @@ from dipbench.metrics import psnr
 from dipbench.tasks import available_tasks, make_task
 
 VARIANTS = {  # the parameter choices that change a task's physics; every other task: its defaults
-    "denoise": [{"clip": False}, {"sigma": 5.0}],
+    "denoise": [{"clip": False}, {"sigma": 5.0}, {"quantize": True}],
+    "flash": [{}, {"sigma": 0.0}],
     "sr": [{"scale": s, "lr_kernel": k, "crop_multiple": 12 * s} for s in (2, 3, 4) for k in ("lanczos", "bicubic")],
     "impedance": [{"target": t} for t in ("image", "noisy", "shuffled", "noise")],
     "inpaint_holes": [{"kind": k} for k in ("text", "region", "large_hole")],
@@ -22,6 +23,21 @@ VARIANTS = {  # the parameter choices that change a task's physics; every other 
 
 #: PSNR (dB) of the Lanczos-2 operator's output against PIL's Lanczos LR image on this test image, by scale
 LANCZOS_MISMATCH_DB = {2: (52.0, 55.0), 3: (37.0, 40.0), 4: (46.5, 49.0)}  # x3 is not a paper setting
+#: PSNR (dB) of every other declared mismatch on this test image: the observation against operator(gt), by
+#: ``Task.slug`` (measured; a new declared mismatch must be measured and added here)
+MISMATCH_DB = {
+    "jpeg_quality10": (25.0, 27.5),  # 26.15 dB: PIL's libjpeg quality-10 round trip vs the identity
+    "impedance_sigma25_targetshuffled": (10.0, 11.5),  # 10.78 dB: the pixels permuted vs the image
+    "impedance_sigma25_targetnoise": (8.4, 9.4),  # 8.93 dB: U(0, 1) noise vs the image
+}
+
+
+class _Noiseless(np.random.Generator):
+    """A generator whose normal draws are exactly zero (``Task.noise_std``: tasks draw their noise with
+    ``rng.normal``); every other draw (masks, permutations) is a seeded generator's."""
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        return super().normal(loc, np.zeros_like(np.asarray(scale, dtype=float)), size)
 
 
 def _cases():
@@ -62,9 +78,13 @@ def test_the_forward_model_is_the_degradation_or_the_mismatch_is_declared(name, 
     mismatch = task.forward_mismatch()
     if mismatch is not None:
         assert isinstance(mismatch, str) and len(mismatch) > 20
+        size_db = psnr(observed[0].transpose(1, 2, 0), np.clip(predicted[0], 0, 1).transpose(1, 2, 0))
         if name == "sr":  # the paper's pairing: PIL Lanczos-3 LR vs the Lanczos-2 conv, pinned at its size
             low, high = LANCZOS_MISMATCH_DB[task.scale]
-            assert low < psnr(observed[0].transpose(1, 2, 0), np.clip(predicted[0], 0, 1).transpose(1, 2, 0)) < high
+        else:
+            assert task.slug in MISMATCH_DB, f"{task.slug}: a declared mismatch whose size is not pinned"
+            low, high = MISMATCH_DB[task.slug]
+        assert low < size_db < high, f"{task.slug}: {size_db:.2f} dB"
         return
     if task.noise_std() == 0:
         tolerance = 1e-5 if name != "inversion" else 1e-4 * max(1.0, float(np.abs(predicted).max()))
@@ -73,6 +93,10 @@ def test_the_forward_model_is_the_degradation_or_the_mismatch_is_declared(name, 
         unclipped = (observed > 0) & (observed < 1)
         assert abs(residual[unclipped].mean()) < 4 * task.noise_std() / np.sqrt(unclipped.sum())
         assert residual[unclipped].std() == pytest.approx(task.noise_std(), rel=0.12)
+        # the same simulation with the noise switched off: operator(gt) is the observation
+        quiet = task.degrade(gt, _Noiseless(np.random.PCG64(0)))
+        tolerance = 1e-6 if not task.params.get("quantize") else 0.5 / 255 + 1e-6  # 8-bit rounding
+        np.testing.assert_allclose(_observed(task, quiet), _apply(task, quiet, quiet.target.slice(gt)), atol=tolerance)
 
 
 @pytest.mark.parametrize("name,params", list(_cases()))

@@ -216,7 +216,9 @@ class Task:
 
     def noise_std(self) -> float:
         """The standard deviation of the noise :meth:`degrade` adds on top of ``operator(gt)`` (before any
-        clipping), in [0, 1] image units; 0 for noiseless tasks."""
+        clipping), in [0, 1] image units; 0 for noiseless tasks. The noise is drawn with ``rng.normal``:
+        ``tests/test_physics.py`` switches it off (a generator whose normal draws are zero) and checks that
+        the noiseless observation is ``operator(gt)``."""
         return 0.0
 
     def observed(self, obs: Observation, device: "torch.device | str" = "cpu", pad: int = 0) -> "torch.Tensor":

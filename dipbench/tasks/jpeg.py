@@ -32,8 +32,9 @@ class JPEGArtefacts(Task):
 
     ``quality``: compress the ground truth at this JPEG quality (1-100) and score against it; ``null``:
     the image *is* the degraded JPEG (the paper's snail.jpg), so there is no ground truth, the observation
-    is the image itself and its rows show no PSNR. The forward model is the identity: DIP fits the JPEG
-    and its early steps (2400 in the paper) are the restoration.
+    is the image itself and its rows show no PSNR. The forward model is the identity, a declared mismatch
+    for a simulated compression (:meth:`forward_mismatch`): a method fits the JPEG and its prior removes
+    the artefacts.
     """
 
     name = "jpeg"
@@ -68,5 +69,5 @@ class JPEGArtefacts(Task):
     def forward_mismatch(self) -> str | None:
         if self.params["quality"] is None:
             return None  # the given JPEG is the observation itself
-        return ("the observation is a JPEG compression of the ground truth, DIP fits it with the identity: its "
-                "early steps are the restoration (the paper's setup)")
+        return ("the observation is a JPEG compression of the ground truth and the operator is the identity: "
+                "the artefacts are left to the method's prior (the paper's setup)")
