@@ -118,6 +118,20 @@ def test_bad_parameters_are_config_errors():
         get_method("nope")
 
 
+def test_dip_refuses_input_padding_for_upscaling_and_the_task_names_no_method(smooth_rgb):
+    """SR's operator takes no padding: DIP (and its variants) refuse ``pad_input`` before any job starts."""
+    with pytest.raises(ConfigError, match="dip: pad_input is not supported for sr"):
+        get_method("dip")("sr", pad_input=1)
+    with pytest.raises(ConfigError, match="dip_tv: pad_input is not supported for sr"):
+        get_method("dip_tv").resolve_params("sr", {"pad_input": 2})
+    assert get_method("dip").resolve_params("inpaint", {"pad_input": 1})["pad_input"] == 1
+    assert get_method("dip").resolve_params("sr", {"pad_input": 0})["pad_input"] == 0
+    obs = _obs("sr", smooth_rgb, scale=4)
+    with pytest.raises(ConfigError, match="sr: the super-resolution operator takes no input padding") as error:
+        make_task("sr", scale=4).operator(obs, pad=1)
+    assert "dip" not in str(error.value).lower()
+
+
 def test_channels_last_on_cpu_is_close_to_the_default(smooth_rgb):
     obs = _obs("denoise", smooth_rgb)
     plain = get_method("dip")("denoise", **TINY).restore(obs, RunContext(seed=2))

@@ -14,7 +14,16 @@ RGB_ONLY_TASKS = {"inversion"}  # AlexNet takes RGB images of at least 63 px
 SIDE = {"inversion": 64}
 TASK_PARAMS = {"denoise": {"sigma": 25}, "sr": {"scale": 4}, "inpaint": {"keep": 0.5}, "inversion": {"weights": "random"}}
 
-CASES = [(name, task) for name, cls in available_methods().items() if name not in NEEDS_DATASET for task in cls.tasks]
+ANY_TASK_SMOKE = ("denoise", "sr", "inpaint")  # what a method that runs any task (DIP) is smoke-tested on
+
+
+def smoke_tasks(cls):
+    """The tasks a method is smoke-tested on: those it names, or for an ``any_task`` method :data:`ANY_TASK_SMOKE`."""
+    return cls.tasks or (ANY_TASK_SMOKE if cls.any_task else ())
+
+
+CASES = [(name, task) for name, cls in available_methods().items() if name not in NEEDS_DATASET
+         for task in smoke_tasks(cls)]
 
 
 @pytest.mark.parametrize("name, task", CASES)
@@ -52,6 +61,9 @@ def test_methods_pick_tasks_by_problem_kind_not_by_name():
 
     for name in ("bicubic", "bm3d", "nlm", "tv", "no_prior", "input", "deep_decoder", "zs_n2n"):
         assert not get_method(name).tasks, name
+    for name in ("dip", "dip_es", "dip_tv", "dip_sgld"):  # DIP runs any task by its forward operator
+        assert get_method(name).any_task and not get_method(name).tasks, name
+    assert get_method("dip").tasks_text() == "any task"
 
     @register_task
     class Hum(Task):  # a denoising task of unknown noise level: JPEG's kinds

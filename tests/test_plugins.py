@@ -28,7 +28,7 @@ class {cls}(Method):
     """Median filter (a toy baseline)."""
 
     name = "{name}"
-    tasks = ("denoise",)
+    problems = ("denoising",)
     defaults = {{"size": 3}}
     seeded = False
 
@@ -183,11 +183,11 @@ def test_the_built_in_names_are_the_ones_their_modules_register():
 
 @pytest.mark.parametrize("source, words", [
     ("from dipbench.methods import Method, register\n\n\n@register\nclass NoRestore(Method):\n"
-     "    name = 'no_restore_x'\n    tasks = ('denoise',)\n", ["line 4", "'no_restore_x' defines no restore"]),
+     "    name = 'no_restore_x'\n    problems = ('denoising',)\n", ["line 4", "'no_restore_x' defines no restore"]),
     ("import sys\n\nsys.exit(3)\n", ["failed to import at line 3", "called sys.exit(3)"]),
     ("x = 1\n\n\ndef f():\n    return {}['missing']\n\n\nf()\n", ["failed to import at line 5", "KeyError"]),
     ("from dipbench.methods import register\n\n\n@register\nclass NotAMethod:\n    name = 'not_a_method_x'\n"
-     "    tasks = ('denoise',)\n\n    def restore(self, obs, ctx):\n        return obs.y\n",
+     "    problems = ('denoising',)\n\n    def restore(self, obs, ctx):\n        return obs.y\n",
      ["line 4", "must subclass dipbench.methods.Method"]),
 ])
 def test_a_plugin_that_fails_to_load_is_one_line_naming_its_file_and_line(tmp_path, noisy_png, capsys, source, words):

@@ -87,7 +87,7 @@ class Method:
     #: names) where it does (e.g. a random init).
     seeded: ClassVar[bool | tuple[str, ...]] = True
     #: True for methods that need nothing of a task but its forward operator (DIP): they accept every
-    #: registered task (``tasks`` then names the ones they were checked on).
+    #: registered task, so they need neither ``problems`` nor ``tasks``.
     any_task: ClassVar[bool] = False
     #: True for methods that run faster on a GPU (the workflow gives their jobs resources gpu=1).
     uses_gpu: ClassVar[bool] = False
@@ -128,8 +128,8 @@ class Method:
 
     @classmethod
     def tasks_text(cls) -> str:
-        """What the method runs, as a person reads it: "denoising problems (denoise, flash, jpeg), sr",
-        with " and any task" for methods with ``any_task``."""
+        """What the method runs, as a person reads it: "denoising problems (denoise, flash, jpeg), sr";
+        "any task" (after those, if any) for methods with ``any_task``."""
         from ..tasks import available_tasks
 
         by_kind = [name for name in available_tasks() if cls.task_kinds(name) & set(cls.problems)]
@@ -138,7 +138,9 @@ class Method:
             kinds = " / ".join(cls.problems)
             parts.append(f"{kinds} problems ({', '.join(by_kind) or 'no registered task'})")
         parts += [name for name in cls.tasks if name not in by_kind]
-        return ", ".join(parts) + (" and any task" if cls.any_task else "")
+        if cls.any_task:
+            return f"{', '.join(parts)} and any task" if parts else "any task"
+        return ", ".join(parts)
 
     @classmethod
     def base_params(cls, task: str) -> dict[str, Any]:

@@ -19,10 +19,10 @@ class HoleInpaint(Inpaint):
     """Inpainting of the holes of a mask image (non-zero = known pixel), shared across channels.
 
     ``kind`` names the paper's experiment ("text": kate, fig. 7; "region": the vase, fig. 6; "large_hole":
-    the library, fig. 8) and so DIP's settings. The mask is the dataset's ``mask`` file for the image (the
-    DIP authors' masks, dataset ``dip_repo``) or ``--mask FILE``; an image without one gets a synthetic
-    mask of the kind drawn from the observation seed (:mod:`dipbench.imaging.masks`), and its records say
-    ``input_source: simulated``.
+    the library, fig. 8), which a method may tune for. The mask is the dataset's ``mask`` file for the
+    image (the DIP authors' masks, dataset ``dip_repo``) or ``--mask FILE``; an image without one gets a
+    synthetic mask of the kind drawn from the observation seed (:mod:`dipbench.imaging.masks`), and its
+    records say ``input_source: simulated``.
     """
 
     name = "inpaint_holes"

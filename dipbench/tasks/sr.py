@@ -81,8 +81,8 @@ class SuperResolution(Task):
         return params
 
     def operator(self, obs, device="cpu", pad=0):
-        """The forward model DIP fits: the authors' Lanczos-2 convolution for ``lr_kernel: lanczos`` (the
-        paper's pairing, see :meth:`forward_mismatch`), MATLAB bicubic itself for ``bicubic``."""
+        """The forward model: the DIP authors' Lanczos-2 convolution for ``lr_kernel: lanczos`` (the paper's
+        pairing, see :meth:`forward_mismatch`), MATLAB bicubic itself for ``bicubic``. It takes no padding."""
         from ..imaging.operators import LanczosDownsampler, MatlabBicubicDownsampler
 
         _no_padding(pad)
@@ -103,7 +103,7 @@ class SuperResolution(Task):
 
 def _no_padding(pad: int) -> None:
     if pad:
-        raise ConfigError("dip: pad_input is not supported for super-resolution")
+        raise ConfigError(f"sr: the super-resolution operator takes no input padding (pad must be 0, got {pad})")
 
 
 def lr_from_hr(hr: np.ndarray, scale: int, kernel: str) -> np.ndarray:

@@ -36,7 +36,7 @@ from typing import Any, Sequence
 import torch
 
 from ...errors import ConfigError, ImageError
-from ...tasks import Observation
+from ...tasks import Observation, available_tasks
 from .. import precision as prec
 from ..base import Method, Restoration, RunContext
 from ..params import Rule
@@ -87,8 +87,7 @@ class DIP(Method):
     """
 
     name = "dip"
-    tasks = ("denoise", "sr", "inpaint")
-    any_task = True
+    any_task = True  # it needs nothing of a task but its forward operator, so it runs every registered task
     version = "1"
     uses_gpu = True
     fuses_runs = True
@@ -134,7 +133,17 @@ class DIP(Method):
         params = super().resolve_params(task, overrides, smoke)
         if "early_stopping" in params:  # its keys and values, checked before any job starts
             es_settings(params["early_stopping"])
+        cls.check_padding(task, params.get("pad_input", 0))
         return params
+
+    @classmethod
+    def check_padding(cls, task: str, pad: Any) -> None:
+        """DIP pads the image by ``pad_input`` px through the task's operator, which an upscaling task's
+        (SR's downsampler) does not take: refused before any job starts ("auto" is checked once resolved)."""
+        upscales = getattr(available_tasks().get(task), "upscales", False)
+        if upscales and isinstance(pad, int) and not isinstance(pad, bool) and pad > 0:
+            raise ConfigError(f"{cls.name}: pad_input is not supported for {task} (an upscaling task): "
+                              f"its operator takes no padding; use pad_input: 0, got {pad}")
 
     def resolved_params(self, obs: Observation) -> dict[str, Any]:
         """Parameters with every "auto" replaced by the paper's value for ``obs``'s task."""
@@ -150,6 +159,7 @@ class DIP(Method):
                               "dipbench.methods.dip.settings.register_dip_settings)")
         if "early_stopping" in params:
             params["early_stopping"] = es_settings(params["early_stopping"])
+        self.check_padding(obs.task, params.get("pad_input", 0))
         side = min(obs.target.height, obs.target.width) + 2 * int(params["pad_input"])
         needed = self.min_image_side(params)
         if side < needed:
