@@ -7,6 +7,9 @@ provenance (``method_version``, ``params``, ``device``, ``precision`` and the co
 hardware of :mod:`dipbench.provenance`), paths relative to the results folder
 (``restored``, ``curve``, ``observation``) and optional method-specific fields (``stop_step``,
 ``oracle_peak_psnr``, ...). Optional fields may be missing; the code here tolerates that.
+
+Reading a results folder back goes through here as well: its ``tables/runs.csv`` (:func:`load_runs`) and its
+figures' captions (:func:`load_captions`), for the HTML report's pages, its overview and the reference check.
 """
 
 from __future__ import annotations
@@ -199,8 +202,36 @@ def to_csv_text(df: pd.DataFrame) -> str:
 def write_tables(df: pd.DataFrame, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``<out_dir>/tables/runs.csv`` (the records) and ``<out_dir>/tables/summary.csv``
     (:func:`summarize`) atomically; return their paths by name."""
-    tables = Path(out_dir) / "tables"
-    paths = {"runs": tables / "runs.csv", "summary": tables / "summary.csv"}
+    paths = {"runs": runs_path(out_dir), "summary": Path(out_dir) / "tables" / "summary.csv"}
     write_text(paths["runs"], to_csv_text(df))
     write_text(paths["summary"], to_csv_text(summarize(df)))
     return paths
+
+
+def runs_path(results: str | os.PathLike) -> Path:
+    """Where a results folder keeps its records, one row per run: ``tables/runs.csv``."""
+    return Path(results) / "tables" / "runs.csv"
+
+
+def load_runs(results: str | os.PathLike) -> pd.DataFrame | None:
+    """A results folder's ``tables/runs.csv`` (:func:`write_tables`), its names read as text (an image
+    "01" stays "01"); None where the report step has not written it."""
+    path = runs_path(results)
+    if not path.is_file():
+        return None
+    names = set(IDENTITY_COLUMNS) - {"seed"} | {"display"}
+    return pd.read_csv(path, dtype={column: str for column in names})
+
+
+def captions_path(results: str | os.PathLike) -> Path:
+    """Where a results folder keeps its figures' captions: ``figures/captions.json`` (PNG name -> caption)."""
+    return Path(results) / "figures" / "captions.json"
+
+
+def load_captions(results: str | os.PathLike) -> dict[str, str]:
+    """The figures' captions of a results folder (PNG file name -> caption); {} where there are none."""
+    try:
+        captions = json.loads(captions_path(results).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return captions if isinstance(captions, dict) else {}

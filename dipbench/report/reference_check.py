@@ -22,6 +22,7 @@ import yaml
 
 from ..atomic import write_text
 from ..errors import ConfigError
+from .records import load_runs, runs_path
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,10 @@ def check_reference(results: str | os.PathLike, reference_path: str | os.PathLik
     return the summary line."""
     results = Path(results)
     reference = load_reference(reference_path)
-    checks = compare(pd.read_csv(results / "tables" / "runs.csv"), reference)
+    runs = load_runs(results)
+    if runs is None:
+        raise FileNotFoundError(f"{runs_path(results)} does not exist: build the report first")
+    checks = compare(runs, reference)
     line = summary_line(checks, reference, str(reference_path))
     table = pd.DataFrame([{"experiment": c.experiment, "row": c.row, "reference (dB)": c.reference_db,
                            "here (dB)": round(c.reproduced_db, 2) if c.ran else "not run",
