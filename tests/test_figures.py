@@ -21,6 +21,17 @@ from dipbench.report.comparison_figures import (
 from dipbench.report.curve_figures import curve_inputs, curve_provenance, learning_curves_figure
 from dipbench.report.figure_style import COLUMN_WIDTH, MIN_FONT_PT, PAGE_WIDTH
 from dipbench.report.visual_grid import MISSING_COLOR, grid_columns, visual_grid_figure, visual_panels
+from dipbench.report.naming import (
+    SUMMARY_FIGURE,
+    Name,
+    figure_page_name,
+    figure_stem,
+    impedance_figure_stem,
+    is_impedance_stem,
+    parse_figure_stem,
+    parse_impedance_stem,
+    seeds_text,
+)
 from dipbench.report.records import records_frame
 from dipbench.tasks import make_task
 
@@ -286,6 +297,40 @@ def test_write_figures_writes_the_summary_first(tmp_path):
     captions = json.loads((figures / "captions.json").read_text())
     assert set(captions) == {p.name for p in written if p.suffix == ".png"}
     assert all(caption.endswith(".") for caption in captions.values())
+
+
+@pytest.mark.parametrize("kind, part", [
+    ("metric", "psnr"), ("metric", "ssim"), ("metric", "psnr_missing"), ("convergence", ""),
+    ("sweep", "DIP"), ("curves", "DIP"), ("curves", "dip_es"), ("curves", "psnr"), ("grid", "chelsea"),
+    ("grid", "f_16"), ("gallery", "cave01"),
+])
+def test_every_kind_of_figure_name_parses_back_to_its_parts(kind, part):
+    for experiment, dataset in (("dn", "builtin"), ("sr_x4", "dip_sr5")):
+        stem = figure_stem(experiment, dataset, kind, part or None)
+        assert parse_figure_stem(stem, experiment, dataset) == Name(kind, part)
+        assert parse_figure_stem(stem, experiment, dataset + "x") is None  # another pair's name
+    assert parse_figure_stem(SUMMARY_FIGURE, "dn", "builtin") is None
+    curves = figure_stem("dn", "builtin", "curves", "DIP")
+    assert figure_page_name("dn", "builtin", 6, curves) == "dn.builtin.6.DIP_curves.html"
+
+
+def test_impedance_figure_names_parse_back_to_dataset_and_image():
+    for dataset, image in (("synth", "f16"), ("dip_denoise9", "f_16"), ("builtin", "snail")):
+        stem = impedance_figure_stem(dataset, image)
+        assert is_impedance_stem(stem) and not is_impedance_stem(figure_stem("dn", dataset, "grid", image))
+        assert parse_impedance_stem(stem, ["dip", dataset, "set5"]) == (dataset, image)
+        assert parse_impedance_stem(stem, ["set5"]) is None
+
+
+def test_every_figure_written_parses_back_and_captions_state_the_seeds(tmp_path):
+    df = frame((("dn", "denoise", "builtin", ["a", "b"]),), seeds=(0, 1))
+    df = df[(df["label"] == "dip") | (df["seed"] == 0)]  # the deterministic rows ran once
+    written = write_figures(df, tmp_path, grids=False)
+    stems = [p.stem for p in written if p.suffix == ".png" and p.stem != SUMMARY_FIGURE]
+    assert stems and all(parse_figure_stem(stem, "dn", "builtin") is not None for stem in stems)
+    captions = json.loads((tmp_path / "figures" / "captions.json").read_text())
+    assert seeds_text([2, 1]) in captions["dn_builtin_psnr.png"]  # the tables' seeds phrase
+    assert captions["summary.png"].startswith("Mean PSNR (dB) of every method")
 
 
 def test_sweep_and_convergence_figures(tmp_path):

@@ -2,6 +2,7 @@
 on a results folder built here."""
 
 import base64
+import json
 import re
 
 import matplotlib
@@ -79,3 +80,32 @@ def test_page_protocol_with_a_single_protocol(tmp_path):
     out = _results(tmp_path, protocols=("basicsr",))
     pages = {p.name: p.read_text() for p in write_pages(out, tmp_path / "pages")}
     assert "<b>Protocol:</b> basicsr." in pages["sr.builtin.1.PSNR-table.html"]
+
+
+def test_overview_thumbnails_lead_with_their_figures_captions(tmp_path):
+    out = _results(tmp_path)
+    text = write_overview(out, out / "report_overview.html").read_text()
+    # no captions.json: the summary family's own caption
+    assert "Summary: mean PSNR (dB) of every method, one panel per experiment and dataset." in text
+    _figure(out / "figures" / "noise_impedance_synth_f16.png")
+    (out / "figures" / "captions.json").write_text(json.dumps({
+        "summary.png": "Mean SSIM of every method, one panel each: more.",
+        "noise_impedance_synth_f16.png": "Noise impedance on synth / f16 (fig. 2): DIP's loss."}))
+    text = write_overview(out, out / "report_overview.html").read_text()
+    assert "Summary: mean SSIM of every method, one panel each." in text
+    assert "Noise impedance on synth / f16 (fig. 2)." in text
+    assert "endsWith(&quot;/all.all.1.noise_impedance_synth_f16.html&quot;)" in text
+
+
+def test_pages_find_every_table_and_figure_by_its_name(tmp_path):
+    out = _results(tmp_path)
+    for name in ("dn_builtin_vs_DIP", "dn_builtin_DIP_es", "dn_builtin_per_image", "dn_builtin_notes"):
+        (out / "tables" / f"{name}.html").write_text(f'<table class="dipbench"><caption>{name}</caption></table>')
+    for name in ("dn_builtin_DIP_curves", "dn_builtin_convergence", "dn_builtin_astronaut_grid"):
+        _figure(out / "figures" / f"{name}.png")
+    pages = {p.name for p in write_pages(out, tmp_path / "pages")}
+    assert {"dn.builtin.0.reported-vs-reproduced.html", "dn.builtin.1.PSNR-table.html",
+            "dn.builtin.1.versus-DIP.html", "dn.builtin.1.PSNR-per-image-mean-and-seed-spread.html",
+            "dn.builtin.4.DIP-early-stopping.html", "dn.builtin.5.psnr.html", "dn.builtin.5.convergence.html",
+            "dn.builtin.6.DIP_curves.html", "dn.builtin.7.astronaut_grid.html", "all.all.0.summary.html"} <= pages
+    assert not any("notes" in page for page in pages)  # not a table the report step writes

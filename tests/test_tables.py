@@ -18,6 +18,7 @@ from dipbench.report.tables import (
     to_markdown,
 )
 from dipbench.report.latex import latex_escape
+from dipbench.report.naming import Name, pair_stem, parse_table_stem, row_names, table_stem
 from dipbench.report.table_files import write_report_tables
 
 METHODS = {"dip": 30.0, "bm3d": 31.0, "my_nlm": 29.0}
@@ -129,6 +130,46 @@ def test_write_report_tables(tmp_path):
     assert "## denoise_s25 on dip_denoise9" in index and "## other on set_x" in index
     for path in paths:
         assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("kind, part", [
+    ("metric", "psnr"), ("metric", "ssim"), ("metric", "psnr_missing"), ("reported", ""), ("per_image", ""),
+    ("excl", ""), ("versus", "DIP"), ("versus", "dip_es"), ("early_stopping", "dip_es"), ("early_stopping", "DIP-ES"),
+])
+def test_every_kind_of_table_name_parses_back_to_its_parts(kind, part):
+    for experiment, dataset in (("dn", "set5"), ("denoise_s25", "dip_denoise9")):
+        stem = table_stem(experiment, dataset, kind, part or None)
+        assert stem.startswith(pair_stem(experiment, dataset))
+        assert parse_table_stem(stem, experiment, dataset) == Name(kind, part)
+        assert parse_table_stem(stem, experiment + "x", dataset) is None  # another pair's name
+    assert table_stem("dn", "set5", "metric", "psnr") == "dn_set5"  # the headline metric's table: no ending
+
+
+def test_a_table_name_parses_back_to_the_part_as_written():
+    stem = table_stem("dn", "set5", "versus", "DIP + ES-WMV")
+    assert stem == "dn_set5_vs_DIP-ES-WMV"
+    assert parse_table_stem(stem, "dn", "set5") == Name("versus", "DIP-ES-WMV")
+    assert parse_table_stem("provenance", "dn", "set5") is None
+
+
+def test_every_table_file_written_parses_back_to_its_own_name(tmp_path):
+    df = make_df()
+    df.loc[df["method"] == "dip", "es_step"] = 100.0
+    paths = write_report_tables(df, tmp_path, exclude_images=["lena"], references={"denoise_s25": "dip"})
+    stems = {p.stem for p in paths if p.suffix == ".tex" and p.stem != "provenance"}
+    assert {"denoise_s25_dip_denoise9_vs_dip", "denoise_s25_dip_denoise9_dip_es",
+            "denoise_s25_dip_denoise9_per_image", "denoise_s25_dip_denoise9_excl"} <= stems
+    for stem in stems:
+        name = parse_table_stem(stem, "denoise_s25", "dip_denoise9")
+        assert name is not None and table_stem("denoise_s25", "dip_denoise9", *name) == stem
+
+
+def test_row_names_show_display_names_and_the_protocol_where_mixed():
+    df = make_df(seeds=(0,))
+    assert set(row_names(df, {"dip": "DIP"})) == {"DIP", "bm3d", "my_nlm"}
+    mixed = records_frame(df.to_dict("records") + df.assign(protocol="basicsr").to_dict("records"))
+    assert "DIP [basicsr]" in set(row_names(mixed, {"dip": "DIP"}))
+    assert set(row_names(mixed, {"dip": "DIP"}, protocols=False)) == {"DIP", "bm3d", "my_nlm"}
 
 
 def test_paper_method_of_workflow_records():

@@ -14,7 +14,10 @@ Writes under the results folder::
     figures/noise_impedance_<dataset>_<image>.png  the noise-impedance figure of the impedance experiments
                          (dipbench.report.impedance), its threshold table in the .html beside it
 
-Every figure is a PNG with a vector PDF of the same stem beside it (dipbench.report.figure_style).
+Every figure is a PNG with a vector PDF of the same stem beside it (dipbench.report.figure_style). Every
+file name comes from dipbench.report.naming, every figure's title and caption from its family's module
+(comparison_figures, convergence, sweep_figures, curve_figures, visual_grid, gallery, impedance): this module
+only decides what to draw and puts it in the index.
 """
 
 from __future__ import annotations
@@ -29,18 +32,18 @@ import pandas as pd
 from ..atomic import write_text
 from ..metrics import metric_facts, metric_names
 from ..progress import progress_bar
-from .comparison_figures import comparison_plot, summary_plot
-from .convergence import convergence_plot
-from .curve_figures import curve_inputs, learning_curves, read_curve
+from .comparison_figures import comparison_caption, comparison_plot, summary_caption, summary_plot
+from .convergence import convergence_caption, convergence_plot, convergence_title, oracle_curves, table_mean
+from .curve_figures import curve_inputs, curves_caption, curves_title, learning_curves
 from .figure_style import save_figure
 from .gallery import gallery_caption, gallery_figure, gallery_panels, gallery_title, is_gallery_task
 from .impedance import write_impedance_figures
-from .naming import file_stem
-from .records import load_records, write_tables
-from .sweep_figures import sweep_plot
+from .naming import SUMMARY_FIGURE, figure_stem, headline_metric, row_names
+from .records import captions_path, load_records, write_tables
+from .sweep_figures import sweep_caption, sweep_plot
 from .table_files import write_report_tables
 from .tables import task_text
-from .visual_grid import visual_grid, visual_panels
+from .visual_grid import grid_caption, grid_title, visual_grid, visual_panels
 
 PATH_COLUMNS = ("restored", "curve", "observation")
 
@@ -69,7 +72,7 @@ def build_report(results: Path, metrics_files: Sequence[str | os.PathLike], prot
     results = Path(results)
     df = _relative(load_records(metrics_files), results)
     displays = dict(displays or {})
-    df["display"] = [displays.get(label, label) for label in df["label"]]
+    df["display"] = row_names(df, displays, protocols=False).values
     write_tables(df, results)  # one row per run
     protocols = [protocol] if isinstance(protocol, str) else list(protocol)
     for i, name in enumerate(protocols):  # the first protocol's tables in tables/, the others' in protocols/<name>/
@@ -101,10 +104,6 @@ def _index_entry(alt: str, path: Path, caption: str) -> list[str]:
     return [f"![{alt}]({path.name})", "", f"*{caption}* ([PDF]({path.with_suffix('.pdf').name}))", ""]
 
 
-def _seed_text(sub: pd.DataFrame) -> str:
-    return "mean over seeds; grey dots: single seeds" if sub["seed"].nunique() > 1 else "one run per image"
-
-
 def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, references: Mapping[str, str] | None = None,
                   sweeps: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> list[Path]:
     """The summary figure, the noise-impedance figures (:mod:`.impedance`), then per (experiment, dataset)
@@ -123,19 +122,16 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
         captions[path.name] = caption
         index.extend(_index_entry(alt, path, caption))
 
+    headline = headline_metric()
     if df.empty:
         index += ["No results yet.", ""]
-    elif df["psnr"].notna().sum() == 0:
-        index += ["No run has a ground truth, so there is no PSNR summary.", ""]
+    elif df[headline].notna().sum() == 0:
+        index += [f"No run has a ground truth, so there is no {metric_facts(headline).label} summary.", ""]
     else:
-        path = figures / f"{file_stem('summary')}.png"
-        written += summary_plot(df, path)
+        path = figures / f"{SUMMARY_FIGURE}.png"
+        written += summary_plot(df, path, headline)
         index += ["## Summary", ""]
-        add("summary: mean PSNR per method", path,
-            "Mean PSNR (dB) of every method, one panel per experiment and dataset: the mean over images of the "
-            "per-image mean over seeds, best on top; grey dots: each seed's mean over images, bars: ± 1 "
-            "standard deviation over seeds; highlighted: the reference method; red crosses: the paper's "
-            "reported means, where it reports one for the whole dataset.")
+        add(f"summary: mean {metric_facts(headline).label} per method", path, summary_caption(headline))
     impedance = write_impedance_figures(df, results) if not df.empty else []
     if impedance:
         index += ["## Noise impedance", ""]
@@ -148,106 +144,51 @@ def write_figures(df: pd.DataFrame, results: Path, grids: bool = True, reference
     for experiment, dataset in pairs:
         bar.update(1)
         sub = df[(df["experiment"] == experiment) & (df["dataset"] == dataset)]
-        stem = file_stem(experiment, dataset)
+
+        def path_of(kind: str, part: object = None) -> Path:
+            return figures / f"{figure_stem(experiment, dataset, kind, part)}.png"
+
         index += [f"## {experiment} on {dataset}", ""]
         for metric in metric_names():
             if metric not in sub.columns or sub[metric].notna().sum() == 0:
                 continue
-            path = figures / f"{stem}_{metric}.png"
+            path = path_of("metric", metric)
             written += comparison_plot(df, experiment, dataset, path, metric)
-            add(metric, path,
-                f"{experiment} on {dataset}: {metric_facts(metric).axis_label} of every image "
-                f"({_seed_text(sub)}), one row per method, best on top; black bar and "
-                "right-hand column: the mean over images; red crosses: the paper's reported means, where shown.")
+            add(metric, path, comparison_caption(df, experiment, dataset, metric))
         with_curves = sub[sub["curve"].map(lambda p: isinstance(p, str) and (results / p).is_file()
                                            and (results / p).stat().st_size > 0)]
         reference = (references or {}).get(experiment)
-        curves = _curves_by_label(with_curves, results)
+        curves = oracle_curves(with_curves, results)
         if curves:
-            path = figures / f"{stem}_convergence.png"
-            final = _table_mean(sub, reference) if reference in curves else None
-            written += convergence_plot(curves, path, _convergence_title(experiment, dataset, with_curves),
+            path = path_of("convergence")
+            final = table_mean(sub, reference) if reference in curves else None
+            written += convergence_plot(curves, path, convergence_title(experiment, dataset, with_curves),
                                         reference, final)
-            add("convergence", path,
-                f"{experiment} on {dataset}: mean oracle PSNR over images of every iterative method against step "
-                "(left) and wall-clock seconds of the fit (right, up to the step every run reached); bands: ± 1 "
-                "standard deviation over seeds; a run that stopped early (early stopping) holds its last value; "
-                "a method with more than 1.5 times the reference's steps is cut at the reference's budget"
-                + (f"; dashed: {reference}'s Avg. in the PSNR table (its scored output)." if final is not None
-                   else "."))
+            add("convergence", path, convergence_caption(experiment, dataset, reference, final))
         for base, rows in ((sweeps or {}).get(experiment) or {}).items():
-            path = figures / f"{file_stem(experiment, dataset, base)}_sweep.png"
+            path = path_of("sweep", base)
             written += sweep_plot(sub, experiment, dataset, rows, path)
-            add(f"{base} sweep", path,
-                f"{experiment} on {dataset}: mean PSNR over images of {base} against its swept parameter "
-                "(± 1 standard deviation over seeds).")
+            add(f"{base} sweep", path, sweep_caption(experiment, dataset, base))
         for label, rows in with_curves.groupby("label", sort=True):
-            path = figures / f"{file_stem(experiment, dataset, label)}_curves.png"
+            path = path_of("curves", label)
             inputs = curve_inputs(rows, results)
             curves = inputs.pop("curves")
-            written += learning_curves(curves, path, f"{label}: {experiment} on {dataset}", **inputs)
-            what = inputs["psnr_label"].replace("\n", " ")
-            stopping = ("; diamonds: the step whose output early stopping returned, dashed lines: the step "
-                        "the run stopped at") if inputs["es_steps"] else ""
-            oracle = any(c in curve.columns and curve[c].notna().any() for curve in curves.values()
-                         for c in ("psnr", "psnr_ema"))
-            shown = (f"{what} (oracle: against the ground truth, which no method sees) and training loss" if oracle
-                     else "training loss (no ground truth, so no PSNR)")
-            add(f"{label} learning curves", path,
-                f"{label}, {experiment} on {dataset}: {shown} per step, one line per image and seed{stopping}."
-                + (f" {inputs['note']}" if inputs["note"] and oracle else ""))
+            written += learning_curves(curves, path, curves_title(label, experiment, dataset), **inputs)
+            add(f"{label} learning curves", path, curves_caption(label, experiment, dataset, curves, **inputs))
         if grids and is_gallery_task(sub["task"].iloc[0]):
             for image in sorted(sub["image"].unique()):
-                path = figures / f"{file_stem(experiment, dataset, image)}_gallery.png"
+                path = path_of("gallery", image)
                 panels = gallery_panels(sub, results, image)
                 title = gallery_title(task_text(str(sub["task"].iloc[0]), sub), experiment, dataset, image, panels)
                 written += save_figure(gallery_figure(panels, title), path)
                 add(f"{image} gallery", path, gallery_caption(experiment, dataset, image, panels))
         elif grids:
             for image in sorted(sub["image"].unique()):
-                path = figures / f"{file_stem(experiment, dataset, image)}_grid.png"
+                path = path_of("grid", image)
                 panels = visual_panels(sub, results, image)
-                title = f"{experiment}: {dataset} / {image}" + (f"\n{panels.note}" if panels.note else "")
-                written += visual_grid(panels, path, title=title)
-                missing = any(p.missing is not None and p.missing.any() for p in panels)
-                shown = ("ground truth, degraded input and each method's result with its PSNR"
-                         if any(p.title == "ground truth" for p in panels)
-                         else "the input and each method's result (no ground truth, so no PSNR)")
-                add(str(image), path,
-                    f"{experiment} on {dataset}, image {image} (seed {int(sub['seed'].min())}): {shown}; below "
-                    "each, the region in the yellow box enlarged."
-                    + (f" {panels.note[0].upper()}{panels.note[1:]}." if panels.note else "")
-                    + (" Magenta: the input's missing pixels." if missing else ""))
+                written += visual_grid(panels, path, title=grid_title(experiment, dataset, image, panels))
+                add(str(image), path, grid_caption(experiment, dataset, image, int(sub["seed"].min()), panels))
     bar.close()
     write_text(figures / "README.md", "\n".join(index).rstrip() + "\n")
-    write_text(figures / "captions.json", json.dumps(captions, indent=1, ensure_ascii=False) + "\n")
+    write_text(captions_path(results), json.dumps(captions, indent=1, ensure_ascii=False) + "\n")
     return written
-
-
-def _curves_by_label(records: pd.DataFrame, results: Path) -> dict[str, list[pd.DataFrame]]:
-    """Each label's learning curves with oracle PSNRs (one per run), tagged with the run's seed and its
-    ``output`` parameter (``attrs``), for the convergence figure."""
-    curves: dict[str, list[pd.DataFrame]] = {}
-    for label, rows in records.groupby("label", sort=False):
-        for row in rows.itertuples(index=False):
-            curve = read_curve(results / row.curve)
-            if "psnr" not in curve.columns or curve["psnr"].notna().sum() < 2:
-                continue
-            curve.attrs.update(seed=int(row.seed), output=getattr(row, "param_output", None))
-            curves.setdefault(str(label), []).append(curve)
-    return curves
-
-
-def _table_mean(sub: pd.DataFrame, label: str) -> float | None:
-    """``label``'s "Avg." in the PSNR table: the mean over images of each image's mean PSNR over seeds."""
-    psnr = sub.loc[sub["label"] == label].groupby("image")["psnr"].mean().dropna()
-    return float(psnr.mean()) if not psnr.empty else None
-
-
-def _convergence_title(experiment: str, dataset: str, runs: pd.DataFrame) -> str:
-    """Names what the convergence figure averages: the images (up to four by name) and the seeds."""
-    images = sorted(runs["image"].astype(str).unique())
-    named = ", ".join(images) if len(images) <= 4 else f"{len(images)} images"
-    seeds = runs["seed"].nunique()
-    return (f"{experiment} on {dataset}: convergence, mean over {len(images)} image{'s' * (len(images) != 1)} "
-            f"({named}) and {seeds} seed{'s' * (seeds != 1)}")

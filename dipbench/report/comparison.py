@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import metric_facts
+from .naming import row_names
 from .stats import (ALPHA, per_image_means, seed_spread, seeds_per_image, smallest_p, underfitted_reference_note,
                     versus_reference)
-from .tables import AVG, DELTA, Table, _best_mask, _row_names, _row_order, _subset, no_reference_images, task_text
+from .tables import AVG, DELTA, Table, _best_mask, _row_order, _subset, no_reference_images, task_text
 
 
 def _scored(df: pd.DataFrame, experiment: str, dataset: str, metric: str) -> pd.DataFrame:
@@ -25,7 +26,7 @@ def _scored(df: pd.DataFrame, experiment: str, dataset: str, metric: str) -> pd.
     if sub.empty or metric not in sub.columns:
         return sub.iloc[0:0]
     sub = sub[sub[metric].notna()]  # no-reference runs (no ground truth) have no value to pair
-    return sub.assign(_row=_row_names(sub).values)
+    return sub.assign(_row=row_names(sub).values)
 
 
 def _p_text(p: float, least: float) -> str:

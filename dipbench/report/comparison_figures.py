@@ -1,6 +1,7 @@
 """Comparison of methods: the per-image comparison of one experiment on one dataset
 (:func:`comparison_plot`) and the summary of a whole configuration (:func:`summary_plot`), both with the
-paper's reported means where the records cover a whole dataset. Style and saving: :mod:`.figure_style`."""
+paper's reported means where the records cover a whole dataset, and their captions (:func:`comparison_caption`,
+:func:`summary_caption`). Style and saving: :mod:`.figure_style`."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from .figure_style import (
     _wrap,
     save_figure,
 )
-from .naming import seeds_text
+from .naming import row_names, seeds_text
 from .reported import reported_for_record
 
 #: Colour of the paper's reported values.
@@ -42,14 +43,6 @@ REFERENCE_COLOR = "#1f77b4"
 
 # --------------------------------------------------------------------------------------------------------------
 # shared pieces
-
-
-def _row_names(sub: pd.DataFrame) -> pd.Series:
-    """Row name per record: the label, plus the protocol where the records mix protocols."""
-    labels = sub["label"].where(sub["label"].notna(), sub["method"]).astype(str)
-    if "protocol" in sub.columns and sub["protocol"].nunique(dropna=True) > 1:
-        labels = labels + " [" + sub["protocol"].astype(str) + "]"
-    return labels
 
 
 def _complete_dataset(dataset: str, images: Iterable[str]) -> bool:
@@ -101,7 +94,7 @@ def comparison_figure(
     sub = sub[sub[metric].notna()] if metric in sub.columns else sub.iloc[0:0]
     if sub.empty:
         raise ValueError(f"no {metric} values for experiment {experiment!r} on dataset {dataset!r}")
-    sub = sub.assign(_row=_row_names(sub).values)
+    sub = sub.assign(_row=row_names(sub).values)
     per_image = sub.groupby(["_row", "image"], sort=False)[metric].mean().reset_index()
     means = per_image.groupby("_row", sort=False)[metric].mean()
     order = list(means.sort_values(ascending=not facts.higher_is_better, kind="mergesort").index)
@@ -191,6 +184,18 @@ def comparison_plot(
 # summary of a whole configuration
 
 
+def comparison_caption(df: pd.DataFrame, experiment: str, dataset: str, metric: str = "psnr") -> str:
+    """The caption of :func:`comparison_plot` (figures index and HTML report): what is plotted and over
+    which seeds (:func:`.naming.seeds_text`)."""
+    sub = df[(df["experiment"] == experiment) & (df["dataset"] == dataset)]
+    sub = sub[sub[metric].notna()] if metric in sub.columns else sub.iloc[0:0]
+    runs = sub.assign(_row=row_names(sub).values).groupby(["_row", "image"])["seed"].nunique()
+    seeds = seeds_text(runs.tolist()) + ("; grey dots: single seeds" if sub["seed"].nunique() > 1 else "")
+    return (f"{experiment} on {dataset}: {metric_facts(metric).axis_label} of every image ({seeds}), one row per "
+            "method, best on top; black bar and right-hand column: the mean over images; red crosses: the paper's "
+            "reported means, where shown.")
+
+
 def _reference_row(rows: Sequence[str], sub: pd.DataFrame, reference: str | None) -> str:
     """The row to highlight: ``reference`` if given and present; else the label ``dip`` (any case); else the
     label of the ``dip`` method; else the first row."""
@@ -228,7 +233,7 @@ def summary_figure(
     any_seeds = any_paper = False
     for experiment, dataset in pairs:
         sub = data[(data["experiment"] == experiment) & (data["dataset"] == dataset)]
-        sub = sub.assign(_row=_row_names(sub).values)
+        sub = sub.assign(_row=row_names(sub).values)
         image_means = sub.groupby(["_row", "image"], sort=False)[metric].mean()
         means = image_means.groupby(level=0, sort=False).mean()
         order = list(means.sort_values(ascending=not facts.higher_is_better, kind="mergesort").index)
@@ -318,3 +323,11 @@ def summary_plot(
     the label ``dip``, else the first) and the paper's reported mean as a red cross where there is one.
     Saved as PNG and PDF."""
     return save_figure(summary_figure(df, metric, reference=reference, show_reported=show_reported), path)
+
+
+def summary_caption(metric: str = "psnr") -> str:
+    """The caption of :func:`summary_plot` (figures index, HTML report and its overview)."""
+    return (f"Mean {metric_facts(metric).axis_label} of every method, one panel per experiment and dataset: the "
+            "mean over images of the per-image mean over seeds, best on top; grey dots: each seed's mean over "
+            "images, bars: ± 1 standard deviation over seeds; highlighted: the reference method; red crosses: the "
+            "paper's reported means, where it reports one for the whole dataset.")

@@ -7,7 +7,8 @@ the runs of a seed are averaged over images, then the seeds' means are averaged 
 deviation over seeds). A method whose budget is far longer than the reference's (ZS-N2N's 2000 steps
 against DIP's 600) would squeeze the others into a corner: the step axis then ends at the reference's
 budget and that method's legend entry says where it was cut. The dashed line is the reference row's
-"Avg." in the experiment's PSNR table (the scored output), so the figure and the table agree.
+"Avg." in the experiment's PSNR table (the scored output), so the figure and the table agree. Its inputs
+(:func:`oracle_curves`, :func:`table_mean`), title and caption are here too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .curve_figures import ORACLE_PSNR_LABEL, _has
+from .curve_figures import ORACLE_PSNR_LABEL, _has, read_curve
 from .figure_style import (
     PAGE_WIDTH,
     TITLE_PT,
@@ -119,3 +120,43 @@ def convergence_plot(curves: Mapping[str, Sequence[pd.DataFrame]], path: str | o
                      reference: str | None = None, reference_final: float | None = None) -> list[Path]:
     """:func:`convergence_figure`, saved as PNG and PDF."""
     return save_figure(convergence_figure(curves, title, reference, reference_final), path)
+
+
+def oracle_curves(records: pd.DataFrame, results: Path) -> dict[str, list[pd.DataFrame]]:
+    """Each label's learning curves with oracle PSNRs (one per run; ``curve`` paths relative to
+    ``results``), tagged with the run's seed and its ``output`` parameter (``attrs``)."""
+    curves: dict[str, list[pd.DataFrame]] = {}
+    for label, rows in records.groupby("label", sort=False):
+        for row in rows.itertuples(index=False):
+            curve = read_curve(results / row.curve)
+            if "psnr" not in curve.columns or curve["psnr"].notna().sum() < 2:
+                continue
+            curve.attrs.update(seed=int(row.seed), output=getattr(row, "param_output", None))
+            curves.setdefault(str(label), []).append(curve)
+    return curves
+
+
+def table_mean(sub: pd.DataFrame, label: str) -> float | None:
+    """``label``'s "Avg." in the PSNR table: the mean over images of each image's mean PSNR over seeds."""
+    psnr = sub.loc[sub["label"] == label].groupby("image")["psnr"].mean().dropna()
+    return float(psnr.mean()) if not psnr.empty else None
+
+
+def convergence_title(experiment: str, dataset: str, runs: pd.DataFrame) -> str:
+    """Names what the convergence figure averages: the images (up to four by name) and the seeds."""
+    images = sorted(runs["image"].astype(str).unique())
+    named = ", ".join(images) if len(images) <= 4 else f"{len(images)} images"
+    seeds = runs["seed"].nunique()
+    return (f"{experiment} on {dataset}: convergence, mean over {len(images)} image{'s' * (len(images) != 1)} "
+            f"({named}) and {seeds} seed{'s' * (seeds != 1)}")
+
+
+def convergence_caption(experiment: str, dataset: str, reference: str | None = None,
+                        reference_final: float | None = None) -> str:
+    """The caption of :func:`convergence_plot` (figures index, HTML report); ``reference_final`` as there."""
+    return (f"{experiment} on {dataset}: mean oracle PSNR over images of every iterative method against step "
+            "(left) and wall-clock seconds of the fit (right, up to the step every run reached); bands: ± 1 "
+            "standard deviation over seeds; a run that stopped early (early stopping) holds its last value; "
+            f"a method with more than {CUT_FACTOR:g} times the reference's steps is cut at the reference's budget"
+            + (f"; dashed: {reference}'s Avg. in the PSNR table (its scored output)." if reference_final is not None
+               else "."))

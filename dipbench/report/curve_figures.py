@@ -1,7 +1,7 @@
 """Learning curves: PSNR and loss against the step for the runs that recorded a curve, early stopping's
 chosen step and stop step marked, and what the curves' PSNR measures against a table's protocol
-(:func:`curve_provenance`); read from the results folder's curve files (:func:`curve_inputs`).
-Style and saving: :mod:`.figure_style`."""
+(:func:`curve_provenance`); read from the results folder's curve files (:func:`curve_inputs`); the
+report's title and caption (:func:`curves_title`, :func:`curves_caption`). Style and saving: :mod:`.figure_style`."""
 
 from __future__ import annotations
 
@@ -238,6 +238,25 @@ def curve_inputs(records: pd.DataFrame, root: str | os.PathLike) -> dict[str, An
     label, note = curve_provenance(task, _observation_channels(records, root), protocols)
     return {"curves": curves, "es_steps": chosen, "stop_steps": stops, "es_columns": columns,
             "psnr_label": label, "note": note, "groups": groups}
+
+
+def curves_title(label: str, experiment: str, dataset: str) -> str:
+    """The title of one label's learning-curves figure in the report."""
+    return f"{label}: {experiment} on {dataset}"
+
+
+def curves_caption(label: str, experiment: str, dataset: str, curves: Mapping[str, pd.DataFrame], *,
+                   es_steps: Mapping[str, float], psnr_label: str, note: str, **_: Any) -> str:
+    """The caption of one label's learning-curves figure (figures index, HTML report): the keywords are
+    :func:`curve_inputs`'s (``curves`` separately; the ones it does not use are ignored)."""
+    what = psnr_label.replace("\n", " ")
+    stopping = ("; diamonds: the step whose output early stopping returned, dashed lines: the step "
+                "the run stopped at") if es_steps else ""
+    oracle = any(_has(curve, column) for curve in curves.values() for column in ("psnr", "psnr_ema"))
+    shown = (f"{what} (oracle: against the ground truth, which no method sees) and training loss" if oracle
+             else "training loss (no ground truth, so no PSNR)")
+    return (f"{label}, {experiment} on {dataset}: {shown} per step, one line per image and seed{stopping}."
+            + (f" {note}" if note and oracle else ""))
 
 
 def learning_curves_from_records(

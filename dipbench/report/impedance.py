@@ -36,7 +36,7 @@ from .figure_style import (
     _wrap,
     save_figure,
 )
-from .naming import file_stem
+from .naming import impedance_figure_stem
 from .tables import Table
 
 TASK = "impedance"
@@ -214,11 +214,17 @@ def impedance_figure(curves: Mapping[str, Sequence[pd.DataFrame]], title: str = 
     return fig
 
 
+def impedance_heading(dataset: str, image: str) -> str:
+    """What the figure of one image is, the start of its caption (the report's overview shows it alone)."""
+    return f"Noise impedance on {dataset} / {image} (the paper's fig. 2)"
+
+
 def impedance_caption(dataset: str, image: str, summary: pd.DataFrame, threshold: float = THRESHOLD) -> str:
+    """The figure's caption: :func:`impedance_heading`, what is plotted and each target's threshold step."""
     seeds = sorted(set(int(s) for s in summary["seeds"]))
     spread = "median over seeds, band: lowest to highest seed" if max(seeds, default=1) > 1 else "one run each"
     steps = "; ".join(_steps_text(row) for row in summary.itertuples())
-    return (f"Noise impedance on {dataset} / {image} (the paper's fig. 2): DIP's MSE loss against the iteration "
+    return (f"{impedance_heading(dataset, image)}: DIP's MSE loss against the iteration "
             f"when it fits the natural image, the image plus noise, its shuffled pixels and U(0,1) white noise "
             f"({spread}). First iteration with a loss below {threshold:g} (dotted; median over the seeds that "
             f"reach it, their range after the comma): {steps}.")
@@ -263,7 +269,7 @@ def write_impedance_figures(df: pd.DataFrame, results: str | os.PathLike,
         curves = impedance_curves(sub, results)
         if not curves:
             continue
-        path = results / "figures" / f"{file_stem('noise_impedance', dataset, image)}.png"
+        path = results / "figures" / f"{impedance_figure_stem(dataset, image)}.png"
         side = _image_side(sub, results)
         steps = int(max(curve["step"].max() for runs in curves.values() for curve in runs))
         note = scale_note(side, steps)

@@ -20,8 +20,17 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import write_text
-from .naming import file_stem
+from .naming import (
+    SUMMARY_FIGURE,
+    headline_metric,
+    impedance_page,
+    is_impedance_stem,
+    parse_impedance_stem,
+    summary_page,
+    table_stem,
+)
 from .pictures import embedded_image
+from .records import load_captions, load_runs
 
 #: Thumbnail width (px) of a figure on the overview.
 THUMBNAIL_PX = 900
@@ -60,29 +69,45 @@ def _thumbnail(path: Path, page: str, caption: str) -> str:
 
 
 def headline_table(results: Path, experiment: str, dataset: str) -> Path | None:
-    """The table an experiment leads with: reported vs reproduced where there is one, else its PSNR
-    table; None for an experiment without a ground truth (no table)."""
-    stem = file_stem(experiment, dataset)
-    for suffix in ("_reported", ""):
-        path = results / "tables" / f"{stem}{suffix}.html"
+    """The table an experiment leads with: reported vs reproduced where there is one, else its headline
+    metric's (PSNR) table; None for an experiment without a ground truth (no table)."""
+    for stem in (table_stem(experiment, dataset, "reported"),
+                 table_stem(experiment, dataset, "metric", headline_metric())):
+        path = results / "tables" / f"{stem}.html"
         if path.is_file():
             return path
     return None
 
 
+def _headline(caption: str) -> str:
+    """A figure caption's first clause (before its first ": "), as a sentence: what the figure is."""
+    return caption.split(": ", 1)[0].rstrip(".") + "."
+
+
 def write_overview(results: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Write the overview fragment for the results in ``results`` to ``out``; returns ``out``."""
+    """Write the overview fragment for the results in ``results`` to ``out``; returns ``out``. Each
+    thumbnail's line is the first clause of its figure's caption (``figures/captions.json``, written by the
+    figure's family; without it, the family's caption or heading)."""
+    from .comparison_figures import summary_caption
+    from .impedance import impedance_heading
+
     results = Path(results)
-    runs_csv = results / "tables" / "runs.csv"
-    runs = pd.read_csv(runs_csv) if runs_csv.is_file() else pd.DataFrame(columns=["experiment", "dataset"])
+    runs = load_runs(results)
+    runs = pd.DataFrame(columns=["experiment", "dataset", "task"]) if runs is None else runs
+    captions = load_captions(results)
     parts = [STYLE, '<div class="dipbench-overview">', "<h2>Results</h2>"]
-    summary = results / "figures" / "summary.png"
+    summary = results / "figures" / f"{SUMMARY_FIGURE}.png"
     if summary.is_file():
-        parts.append(_thumbnail(summary, "all.all.0.summary.html",
-                                "Summary: mean PSNR (dB) of every method, one panel per experiment and dataset."))
-    for path in sorted((results / "figures").glob("noise_impedance_*.png")):
-        parts.append(_thumbnail(path, f"all.all.1.{path.stem}.html",
-                                "Noise impedance: how fast DIP fits the image, noise and shuffled pixels."))
+        caption = captions.get(summary.name) or summary_caption(headline_metric())
+        headline = _headline(caption)
+        parts.append(_thumbnail(summary, summary_page(), f"Summary: {headline[0].lower()}{headline[1:]}"))
+    datasets = runs.loc[runs["task"].astype(str) == "impedance", "dataset"] if "task" in runs else []
+    for path in sorted((results / "figures").glob("*.png")):
+        if not is_impedance_stem(path.stem):
+            continue
+        parsed = parse_impedance_stem(path.stem, datasets)
+        caption = captions.get(path.name) or (impedance_heading(*parsed) if parsed else path.stem.replace("_", " "))
+        parts.append(_thumbnail(path, impedance_page(path.stem), _headline(caption)))
     pairs = list(runs[["experiment", "dataset"]].drop_duplicates().itertuples(index=False))
     tables = [(e, d, headline_table(results, e, d)) for e, d in pairs]
     if any(path for *_, path in tables):

@@ -3,11 +3,14 @@ what it shows and the experiment's task, protocol, images, seeds and method sett
 
 ``snakemake --report report.html`` collects these pages (the rule ``report_pages`` registers them,
 grouped by experiment and dataset, the reported-vs-reproduced tables first). Pages are named
-``<experiment>.<dataset>.<order>.<item>.html``; ``order`` sorts them within a dataset: 0 reported vs
-reproduced, 1 PSNR, PSNR per image and versus the reference, 2 SSIM, 3 without excluded images, 4 early stopping, 5 comparison plots, 6 learning
-curves, 7 visual grids and galleries. The summary figure of the whole config is ``all.all.0.summary.html``, each
-noise-impedance figure (it spans experiments) ``all.all.1.noise_impedance_<dataset>_<image>.html``, the provenance of all
-results (commit, configuration hash, hardware) ``all.all.2.provenance.html``.
+``<experiment>.<dataset>.<order>.<item>.html`` (:func:`.naming.page_name`; each table and figure is found
+by parsing its file name back, :func:`.naming.parse_table_stem` and :func:`.naming.parse_figure_stem`);
+``order`` sorts them within a dataset: 0 reported vs reproduced, 1 PSNR, PSNR per image and versus the
+reference, 2 SSIM (and every other registered metric), 3 without excluded images, 4 early stopping,
+5 comparison plots, convergence and sweeps, 6 learning curves, 7 visual grids and galleries. The summary
+figure of the whole config is ``all.all.0.summary.html``, each noise-impedance figure (it spans
+experiments) ``all.all.1.noise_impedance_<dataset>_<image>.html``, the provenance of all results (commit,
+configuration hash, hardware) ``all.all.2.provenance.html``.
 A figure with an HTML fragment beside it (``<figure>.html``, e.g. the noise-impedance threshold table) shows
 it below the figure. Pages state the protocol of the tables they show (the first of the config's
 ``protocols``; the others' tables are in ``protocols/<name>/tables/``). The report's first page, the
@@ -24,10 +27,26 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import write_text
-from ..metrics import metrics
+from ..metrics import metric_facts
 from ..tasks import task_title
-from .naming import file_stem
+from .naming import (
+    PROVENANCE_TABLE,
+    SUMMARY_FIGURE,
+    Name,
+    figure_page_name,
+    file_stem,
+    headline_metric,
+    impedance_page,
+    is_impedance_stem,
+    page_name,
+    pair_stem,
+    parse_figure_stem,
+    parse_table_stem,
+    provenance_page,
+    summary_page,
+)
 from .pictures import embedded_image
+from .records import load_captions, load_runs
 
 STYLE = """
 body { font-family: sans-serif; margin: 1.5em; max-width: 70em; }
@@ -40,21 +59,29 @@ img { max-width: 100%; }
 details { margin-top: 1em; font-size: 0.9em; }
 """
 
-def _tables() -> tuple[tuple[str, int, str], ...]:
-    """Table files (after ``<experiment>_<dataset>``) in report order, with what each shows: one per
-    registered metric (:func:`dipbench.metrics.metrics`)."""
-    others = tuple((f"_{m.name}", 2, f"{m.facts.label} table") for m in metrics() if m.name != "psnr")
-    return (("_reported", 0, "reported vs reproduced"), ("", 1, "PSNR table"),
-            ("_per_image", 1, "PSNR per image, mean and seed spread"), *others,
-            ("_excl", 3, "PSNR without excluded images"))
+def _table_page(name: Name) -> tuple[int, str, str]:
+    """(order, page item, what it shows) of a table page, by the table's kind (:func:`.naming.parse_table_stem`):
+    one per registered metric (:func:`dipbench.metrics.metrics`), the headline metric's first."""
+    headline = metric_facts(headline_metric()).label
+    if name.kind == "metric":
+        what = f"{metric_facts(name.part).label} table"
+        return (1 if name.part == headline_metric() else 2), file_stem(what), what
+    if name.kind == "versus":
+        return 1, f"versus-{name.part}", f"versus {name.part}"
+    if name.kind == "early_stopping":
+        return 4, f"{name.part}-early-stopping", f"early stopping of {name.part}"
+    order, what = {"reported": (0, "reported vs reproduced"),
+                   "per_image": (1, f"{headline} per image, mean and seed spread"),
+                   "excl": (3, f"{headline} without excluded images")}[name.kind]
+    return order, file_stem(what), what
 
 
-def _figures() -> tuple[tuple[str, int, str], ...]:
-    """Figure kinds (file name ending) in report order: a comparison plot per registered metric first."""
-    return (*((f"_{m.name}.png", 5, f"{m.facts.label} per image") for m in metrics()),
-            ("_convergence.png", 5, "convergence"), ("_sweep.png", 5, "sweep"),
-            ("_curves.png", 6, "learning curves"), ("_grid.png", 7, "visual comparison"),
-            ("_gallery.png", 7, "gallery"))
+def _figure_page(name: Name) -> tuple[int, str]:
+    """(order, what it shows) of a figure page, by the figure's kind (:func:`.naming.parse_figure_stem`)."""
+    if name.kind == "metric":
+        return 5, f"{metric_facts(name.part).label} per image"
+    return {"convergence": (5, "convergence"), "sweep": (5, "sweep"), "curves": (6, "learning curves"),
+            "grid": (7, "visual comparison"), "gallery": (7, "gallery")}[name.kind]
 
 
 def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
@@ -62,49 +89,44 @@ def write_pages(results: str | os.PathLike, out: str | os.PathLike) -> list[Path
     into the folder ``out``; returns the pages written."""
     results, out = Path(results), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = pd.read_csv(results / "tables" / "runs.csv") if (results / "tables" / "runs.csv").is_file() else None
-    captions = _figure_captions(results / "figures")
+    runs = load_runs(results)
+    captions = load_captions(results)
     written = []
-    summary = results / "figures" / "summary.png"
+    summary = results / "figures" / f"{SUMMARY_FIGURE}.png"
     if summary.is_file():
-        written.append(_page(out / "all.all.0.summary.html", "Summary of the whole configuration",
+        written.append(_page(out / summary_page(), "Summary of the whole configuration",
                              _figure(summary, captions), _config_context(runs)))
     impedance = runs[runs["task"].astype(str) == "impedance"] if runs is not None and "task" in runs else None
-    for path in sorted((results / "figures").glob("noise_impedance_*.png")):
-        written.append(_page(out / f"all.all.1.{path.stem}.html", "Noise impedance (the paper's fig. 2)",
-                             _figure(path, captions), _config_context(impedance)))
-    provenance = results / "tables" / "provenance.html"
+    for path in sorted((results / "figures").glob("*.png")):
+        if is_impedance_stem(path.stem):
+            written.append(_page(out / impedance_page(path.stem), "Noise impedance (the paper's fig. 2)",
+                                 _figure(path, captions), _config_context(impedance)))
+    provenance = results / "tables" / f"{PROVENANCE_TABLE}.html"
     if provenance.is_file():
-        written.append(_page(out / "all.all.2.provenance.html", "Provenance: code, configuration and hardware",
+        written.append(_page(out / provenance_page(), "Provenance: code, configuration and hardware",
                              provenance.read_text(encoding="utf-8"), _config_context(runs)))
     if runs is None or runs.empty:
         return written
     first = first_protocol(results, runs) if "protocol" in runs else None
     shown = runs if first is None else runs[runs["protocol"].astype(str) == first]
     for (experiment, dataset), sub in shown.groupby(["experiment", "dataset"], sort=False):
-        stem = file_stem(experiment, dataset)
+        stem = pair_stem(experiment, dataset)
         context = _context(sub)
-        prefix = f"{experiment}.{dataset}"
-        for suffix, order, what in _tables():
-            path = results / "tables" / f"{stem}{suffix}.html"
-            if path.is_file():
-                written.append(_page(out / f"{prefix}.{order}.{file_stem(what)}.html", f"{experiment} on {dataset}: {what}",
-                                     path.read_text(encoding="utf-8"), context))
-        for path in sorted((results / "tables").glob(f"{stem}_vs_*.html")):
-            reference = path.stem[len(stem) + len("_vs_"):]
-            written.append(_page(out / f"{prefix}.1.versus-{reference}.html",
-                                 f"{experiment} on {dataset}: versus {reference}", path.read_text(encoding="utf-8"),
-                                 context))
-        for path in sorted((results / "tables").glob(f"{stem}_*_es.html")):
-            label = path.name[len(stem) + 1: -len("_es.html")]
-            written.append(_page(out / f"{prefix}.4.{label}-early-stopping.html",
-                                 f"{experiment} on {dataset}: early stopping of {label}",
-                                 path.read_text(encoding="utf-8"), context))
-        for ending, order, what in _figures():
-            for path in sorted((results / "figures").glob(f"{stem}*{ending}")):
-                item = path.name[len(stem):-len(".png")].strip("_") or what
-                written.append(_page(out / f"{prefix}.{order}.{item}.html", f"{experiment} on {dataset}: {what}",
-                                     _figure(path, captions), context))
+        pages = []  # (order, file name, page, what, path, figure?): the bodies are read as each page is written
+        for path in (results / "tables").glob(f"{stem}*.html"):
+            name = parse_table_stem(path.stem, experiment, dataset)
+            if name is not None:
+                order, item, what = _table_page(name)
+                pages.append((order, path.name, page_name(experiment, dataset, order, item), what, path, False))
+        for path in (results / "figures").glob(f"{stem}*.png"):
+            name = parse_figure_stem(path.stem, experiment, dataset)
+            if name is not None:
+                order, what = _figure_page(name)
+                pages.append((order, path.name, figure_page_name(experiment, dataset, order, path.stem), what,
+                              path, True))
+        for *_, page, what, path, figure in sorted(pages, key=lambda entry: entry[:2]):
+            body = _figure(path, captions) if figure else path.read_text(encoding="utf-8")
+            written.append(_page(out / page, f"{experiment} on {dataset}: {what}", body, context))
     return written
 
 
@@ -114,14 +136,6 @@ def first_protocol(results: Path, runs: pd.DataFrame) -> str | None:
     names = list(dict.fromkeys(runs["protocol"].dropna().astype(str)))
     first = [name for name in names if not (results / "protocols" / name).is_dir()]
     return (first or names or [None])[0]
-
-
-def _figure_captions(figures: Path) -> dict[str, str]:
-    """``figures/captions.json`` (file name -> caption) where the report step wrote one."""
-    try:
-        return json.loads((figures / "captions.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def _figure(path: Path, captions: dict[str, str]) -> str:

@@ -1,5 +1,6 @@
 """Sweeps: the metric against a swept parameter of one experiment on one dataset, one line per combination
-of the other parameters, ± 1 s.d. over seeds (:func:`sweep_plot`). Style and saving: :mod:`.figure_style`."""
+of the other parameters, ± 1 s.d. over seeds (:func:`sweep_plot`), and its caption (:func:`sweep_caption`).
+Style and saving: :mod:`.figure_style`."""
 
 from __future__ import annotations
 
@@ -61,3 +62,9 @@ def sweep_plot(df: pd.DataFrame, experiment: str, dataset: str, rows: Mapping[st
                path: str | os.PathLike, metric: str = "psnr") -> list[Path]:
     """:func:`sweep_figure`, saved as PNG and PDF."""
     return save_figure(sweep_figure(df, experiment, dataset, rows, metric), path)
+
+
+def sweep_caption(experiment: str, dataset: str, base: str, metric: str = "psnr") -> str:
+    """The caption of :func:`sweep_plot` of the swept rows of ``base`` (figures index, HTML report)."""
+    return (f"{experiment} on {dataset}: mean {metric_facts(metric).label} over images of {base} against its swept "
+            "parameter (± 1 standard deviation over seeds).")

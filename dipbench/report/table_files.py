@@ -17,13 +17,12 @@ import pandas as pd
 from ..atomic import write_text
 from ..metrics import metric_names
 from .comparison import per_image_table, versus_reference_table
-from .naming import file_stem
+from .naming import PROVENANCE_TABLE, headline_metric, pair_stem, row_names, table_stem
 from .provenance_table import provenance_note, provenance_table
 from .stats import underfitted_reference_note
 from .tables import (
     Table,
     _norm,
-    _row_names,
     _subset,
     early_stopping_table,
     metric_table,
@@ -45,8 +44,9 @@ def write_report_tables(
 
     Per pair: ``<experiment>_<dataset>.md`` (every metric with values, default every registered one, the table without ``exclude_images``
     when some of them occur, the per-image table, the comparison with the reference and the
-    reported-vs-reproduced table) and LaTeX floats labelled ``tab:<file stem>`` (:meth:`Table.to_latex`):
-    ``<experiment>_<dataset>.tex`` (PSNR), ``..._ssim.tex``, ``..._excl.tex``, ``..._per_image.tex``,
+    reported-vs-reproduced table) and LaTeX floats labelled ``tab:<file stem>`` (:meth:`Table.to_latex`), named
+    by :func:`.naming.table_stem`: ``<experiment>_<dataset>.tex`` (the headline metric, PSNR), ``..._ssim.tex``
+    (every other registered metric), ``..._excl.tex``, ``..._per_image.tex`` (both of the headline metric),
     ``..._vs_<reference>.tex``, ``..._reported.tex`` and ``<experiment>_<dataset>_<label>_es.tex`` per
     early-stopping label. Also ``tables/provenance.md`` (and ``.tex``, ``.html``) and ``tables/README.md``,
     the index: warnings first (an under-fitted reference), then all Markdown tables, then the provenance.
@@ -61,8 +61,9 @@ def write_report_tables(
     if df.empty:
         index_parts.append("No results yet.")
     pairs = df[["experiment", "dataset"]].drop_duplicates().itertuples(index=False) if not df.empty else []
+    headline = headline_metric()
     for experiment, dataset in pairs:
-        stem = file_stem(experiment, dataset)
+        stem = pair_stem(experiment, dataset)
         md = [f"## {experiment} on {dataset}", ""]
         sub = _subset(df, experiment, dataset)
         footnote = provenance_note(sub)
@@ -82,24 +83,27 @@ def write_report_tables(
         for metric in metrics:
             if metric not in sub.columns or sub[metric].notna().sum() == 0:
                 continue
-            suffix = "" if metric == "psnr" else "_" + file_stem(metric)
-            add(metric_table(df, experiment, dataset, metric, reference=reference, order=order), stem + suffix)
+            add(metric_table(df, experiment, dataset, metric, reference=reference, order=order),
+                table_stem(experiment, dataset, "metric", metric))
+            if metric != headline:
+                continue
             present = {_norm(i) for i in sub["image"].astype(str)}
-            if metric == "psnr" and any(_norm(i) in present for i in exclude_images):
+            if any(_norm(i) in present for i in exclude_images):
                 add(metric_table(df, experiment, dataset, metric, exclude_images=exclude_images,
-                                 reference=reference, order=order), f"{stem}_excl")
-            if metric == "psnr":
-                add(per_image_table(df, experiment, dataset, metric, order=order), f"{stem}_per_image")
-                warning = _underfitted(sub, reference, metric)
-                if warning:
-                    warnings.append(f"{experiment} on {dataset}: {warning}")
+                                 reference=reference, order=order), table_stem(experiment, dataset, "excl"))
+            add(per_image_table(df, experiment, dataset, metric, order=order),
+                table_stem(experiment, dataset, "per_image"))
+            warning = _underfitted(sub, reference, metric)
+            if warning:
+                warnings.append(f"{experiment} on {dataset}: {warning}")
         labels = sub["label"].dropna().astype(str).unique() if "label" in sub.columns else []
         for label in labels:
-            add(early_stopping_table(df, experiment, dataset, label), f"{file_stem(experiment, dataset, label)}_es")
+            add(early_stopping_table(df, experiment, dataset, label),
+                table_stem(experiment, dataset, "early_stopping", label))
         if reference:
             add(versus_reference_table(df, experiment, dataset, reference, order=order),
-                f"{stem}_vs_{file_stem(reference)}")
-        add(reported_table(df, experiment, dataset), f"{stem}_reported")
+                table_stem(experiment, dataset, "versus", reference))
+        add(reported_table(df, experiment, dataset), table_stem(experiment, dataset, "reported"))
         text = "\n".join(md).rstrip() + "\n"
         written.append(_write(tables / f"{stem}.md", text))
         index_parts += [text]
@@ -107,8 +111,8 @@ def write_report_tables(
         index_parts[2:2] = ["## Warnings", "", *[f"- {w}" for w in warnings], ""]
     if not df.empty:
         provenance = provenance_table(df)
-        written.append(_write(tables / "provenance.md", provenance.to_markdown()))
-        written.append(_write_latex(tables / "provenance.tex", provenance))
+        written.append(_write(tables / f"{PROVENANCE_TABLE}.md", provenance.to_markdown()))
+        written.append(_write_latex(tables / f"{PROVENANCE_TABLE}.tex", provenance))
         index_parts += ["## Provenance", "", provenance.to_markdown()]
     written.append(_write(tables / "README.md", "\n".join(index_parts).rstrip() + "\n"))
     return written
@@ -118,7 +122,7 @@ def _underfitted(sub: pd.DataFrame, reference: str | None, metric: str) -> str |
     if not reference:
         return None
     scored = sub[sub[metric].notna()]
-    return underfitted_reference_note(scored.assign(_row=_row_names(scored).values), reference, metric) \
+    return underfitted_reference_note(scored.assign(_row=row_names(scored).values), reference, metric) \
         if not scored.empty else None
 
 

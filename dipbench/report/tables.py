@@ -25,7 +25,7 @@ import pandas as pd
 from ..metrics import metric_facts
 from .latex import render_latex
 from .reported import reported_for_record
-from .naming import seeds_text
+from .naming import row_names, seeds_text
 from .stats import underfitted_reference_note
 
 AVG = "Avg."
@@ -153,14 +153,6 @@ def _norm(name: str) -> str:
     return str(name).strip().lower()
 
 
-def _row_names(sub: pd.DataFrame) -> pd.Series:
-    """Row name per record: the label, plus the protocol when one table mixes protocols."""
-    labels = sub["label"].where(sub["label"].notna(), sub["method"]).astype(str)
-    if "protocol" in sub.columns and sub["protocol"].nunique(dropna=True) > 1:
-        labels = labels + " [" + sub["protocol"].astype(str) + "]"
-    return labels
-
-
 def _ordered(values: Iterable[str], order: Sequence[str] | None) -> list[str]:
     seen = list(dict.fromkeys(values))
     if order is None:
@@ -218,7 +210,7 @@ def metric_table(
         sub = sub[sub["seed"] == seed]
         if sub.empty:
             raise ValueError(f"no records with seed {seed} for {experiment!r} on {dataset!r}")
-    sub = sub.assign(_row=_row_names(sub).values)
+    sub = sub.assign(_row=row_names(sub).values)
     unscored = no_reference_images(sub)
     if unscored:
         sub = sub[~sub["image"].astype(str).isin(unscored)]
@@ -414,7 +406,7 @@ def reported_vs_reproduced(df: pd.DataFrame, experiment: str, dataset: str | Non
     rows = []
     if sub.empty:
         return pd.DataFrame(columns=REPORTED_COLUMNS)
-    sub = sub.assign(_row=_row_names(sub).values)
+    sub = sub.assign(_row=row_names(sub).values)
     for (ds, row), records in sub.groupby(["dataset", "_row"], sort=False):
         if covers_part_of_dataset(ds, records["image"].astype(str).unique()):
             continue  # a subset's mean is not comparable with the paper's mean over the whole set

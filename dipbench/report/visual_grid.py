@@ -1,7 +1,8 @@
 """Visual grids: each method's restored image beside the ground truth and the degraded input, with a zoomed
 crop below each (:func:`visual_grid`), the crop chosen where the image is most textured or where an
 input's holes meet its known pixels (:func:`auto_crop_box`), and the panels of one image read from the
-results folder (:func:`visual_panels`). Style and saving: :mod:`.figure_style`."""
+results folder (:func:`visual_panels`); the report's title and caption of a grid (:func:`grid_title`,
+:func:`grid_caption`). Style and saving: :mod:`.figure_style`."""
 
 from __future__ import annotations
 
@@ -283,3 +284,19 @@ def visual_panels(
     panels.append(Panel(input_title, obs.y, missing))
     panels.extend(methods)
     return panels
+
+
+def grid_title(experiment: str, dataset: str, image: str, panels: Panels) -> str:
+    """The title of one image's visual grid in the report (with the panels' note)."""
+    return f"{experiment}: {dataset} / {image}" + (f"\n{panels.note}" if panels.note else "")
+
+
+def grid_caption(experiment: str, dataset: str, image: str, seed: int, panels: Panels) -> str:
+    """The caption of one image's visual grid (figures index, HTML report); ``seed``: the one shown."""
+    missing = any(p.missing is not None and p.missing.any() for p in panels)
+    shown = ("ground truth, degraded input and each method's result with its PSNR"
+             if any(p.title == "ground truth" for p in panels)
+             else "the input and each method's result (no ground truth, so no PSNR)")
+    return (f"{experiment} on {dataset}, image {image} (seed {int(seed)}): {shown}; below each, the region in the "
+            "yellow box enlarged." + (f" {panels.note[0].upper()}{panels.note[1:]}." if panels.note else "")
+            + (" Magenta: the input's missing pixels." if missing else ""))
