@@ -297,7 +297,7 @@ def cmd_job_report(args: argparse.Namespace) -> int:
     from .report.build import build_from_settings
 
     paths = [line for line in Path(args.metrics_list).read_text().splitlines() if line.strip()]
-    line = build_from_settings(Path(args.results), paths, json.loads(args.settings))
+    line = build_from_settings(Path(args.results), paths, json.loads(args.settings), workers=args.workers)
     if line:
         print(line)
     return 0
@@ -319,7 +319,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     found = [str(results / path) for path in planned if (results / path).is_file()]
     if not found:
         raise ConfigError(f"{results}: none of the {len(planned)} records the plan names exists yet")
-    line = build_from_settings(results, found, settings)
+    from .threads import free_cores
+
+    line = build_from_settings(results, found, settings, workers=args.workers or free_cores())
     print(f"rebuilt the tables and figures of {results} from {len(found)} of {len(planned)} planned records"
           + (f" ({len(planned) - len(found)} not made yet)" if len(found) < len(planned) else ""))
     if line:
@@ -478,6 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rebuild a results folder's tables and figures from the folder alone (the plan the "
                             "workflow wrote there and the records that exist), e.g. after updating dipbench")
     p.add_argument("results", help="the results folder of a workflow run (its logs/plan.json names the rest)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="processes that draw the figures (default: the free cores)")
     p.set_defaults(func=cmd_report)
 
     from .datasets.cli import add_parser as add_datasets_parser
@@ -523,6 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", required=True)
     p.add_argument("--metrics-list", required=True)
     p.add_argument("--settings", required=True, help="JSON: the plan's report settings (Plan.report_settings)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="processes that draw the figures")
     p.set_defaults(func=cmd_job_report)
     p = jobs.add_parser("report-pages", parents=[plugin], help="one HTML page per table and figure, for snakemake --report")
     p.add_argument("--results", required=True)

@@ -299,6 +299,30 @@ def test_write_figures_writes_the_summary_first(tmp_path):
     assert all(caption.endswith(".") for caption in captions.values())
 
 
+def test_figures_drawn_by_two_processes_equal_one_process_byte_for_byte(tmp_path):
+    df = frame((("dn", "denoise", "builtin", ["a", "b"]), ("sr_x4", "sr", "set5", ["baby", "bird"])), seeds=(0,))
+    trees = {}
+    for workers in (1, 2):
+        written = write_figures(df, tmp_path / str(workers), grids=False, workers=workers)
+        folder = tmp_path / str(workers) / "figures"
+        trees[workers] = ([p.relative_to(folder) for p in written],
+                          {p.name: p.read_bytes() for p in sorted(folder.iterdir())})
+    assert len(trees[1][1]) > 6 and "README.md" in trees[1][1]
+    assert trees[2] == trees[1]
+
+
+def test_ordered_map_keeps_the_order_counts_each_item_and_raises_a_workers_error():
+    from dipbench.report.parallel import can_fork, ordered_map
+
+    finished = []
+    assert ordered_map(abs, [-3, 1, -2], workers=2, done=lambda: finished.append(1)) == [3, 1, 2]
+    assert len(finished) == 3
+    assert ordered_map(abs, [], workers=4) == []
+    if can_fork():
+        with pytest.raises(TypeError):
+            ordered_map(abs, [1, "x"], workers=2)
+
+
 @pytest.mark.parametrize("kind, part", [
     ("metric", "psnr"), ("metric", "ssim"), ("metric", "psnr_missing"), ("convergence", ""),
     ("sweep", "DIP"), ("curves", "DIP"), ("curves", "dip_es"), ("curves", "psnr"), ("grid", "chelsea"),

@@ -7,6 +7,9 @@ rule report:
     params:
         plugins=plugin_args,
         settings=lambda wc: as_json(PLAN.report_settings()),
+    # It runs last, with the cores free: forked processes draw the figures, one (experiment, dataset) at a
+    # time each (dipbench.report.parallel); more than four gained little against their memory.
+    threads: min(4, workflow.cores)
     log:
         f"{R}/logs/report.log",
     run:
@@ -16,7 +19,7 @@ rule report:
         write_text(listing, "\n".join(input) + "\n")
         shell(
             "dipbench job report {params.plugins:q} --results {R:q} --metrics-list {listing:q}"
-            " --settings {params.settings:q} 2>&1 | tee {log:q}"
+            " --settings {params.settings:q} --workers {threads:q} 2>&1 | tee {log:q}"
         )
 
 
