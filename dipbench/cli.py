@@ -307,6 +307,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """``dipbench report RESULTS``: rebuild the tables and figures from the results folder alone (the plan
     the workflow wrote there when it started, and the records that exist)."""
     from .report.build import build_from_settings
+    from .threads import free_cores
 
     results = Path(args.results)
     manifest_path = results / "logs" / "plan.json"
@@ -319,8 +320,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     found = [str(results / path) for path in planned if (results / path).is_file()]
     if not found:
         raise ConfigError(f"{results}: none of the {len(planned)} records the plan names exists yet")
-    from .threads import free_cores
-
     line = build_from_settings(results, found, settings, workers=args.workers or free_cores())
     print(f"rebuilt the tables and figures of {results} from {len(found)} of {len(planned)} planned records"
           + (f" ({len(planned) - len(found)} not made yet)" if len(found) < len(planned) else ""))

@@ -243,11 +243,13 @@ def _profile() -> dict:
 def _expected(rule: str, wildcards: dict) -> dict:
     profile = _profile()
     resources = {**profile["default-resources"], **profile.get("set-resources", {}).get(rule, {})}
-    # Only the restore rules run a method (their threads and gpu resource depend on the label).
+    # Only the restore rules run a method (their threads and gpu resource depend on the label); the report
+    # draws its figures on two processes.
     label = wildcards["label"] if rule.startswith("restore") else None
     gpu = label in GPU_LABELS
+    cpus = THREADS.get(label, THREADS["default"]) if label else 2 if rule == "report" else 1
     return {"partition": GPU if gpu else CPU, "gpus": 1 if gpu else 0, "mem_mb": int(resources["mem_mb"]),
-            "timelimit": int(resources["runtime"]), "cpus": THREADS.get(label, THREADS["default"]) if label else 1}
+            "timelimit": int(resources["runtime"]), "cpus": cpus}
 
 
 @live

@@ -7,9 +7,10 @@ rule report:
     params:
         plugins=plugin_args,
         settings=lambda wc: as_json(PLAN.report_settings()),
-    # It runs last, with the cores free: forked processes draw the figures, one (experiment, dataset) at a
-    # time each (dipbench.report.parallel); more than four gained little against their memory.
-    threads: min(4, workflow.cores)
+    # It runs last, with the cores free: two forked processes draw the figures, one (experiment, dataset)
+    # at a time each (dipbench.report.parallel; the demo's report 87.9 s on one, 45.6 s on two). A fixed
+    # number, so that a cluster job and the Snakemake inside it agree on it (Snakemake lowers it to --cores).
+    threads: 2
     log:
         f"{R}/logs/report.log",
     run:
